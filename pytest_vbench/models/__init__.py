@@ -1,0 +1,28 @@
+"""Model families: one loader per family, called lazily (once per process) by the runtime.
+
+``LOADERS`` maps a family name (as used in the dimension table's ``families``) to
+``"module:function"`` inside this package; the function takes the :class:`~pytest_vbench.runtime.Runtime`
+and returns the ready model on ``runtime.device``. Dimension issues add their rows here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: family -> "module:function" (relative to this package)
+LOADERS: dict[str, str] = {}
+
+
+class ModelUnavailable(RuntimeError):
+    """A family that this installation cannot load (no loader, or a missing optional dependency)."""
+
+
+def load(family: str, runtime):
+    """Load ``family`` for ``runtime`` (no caching here: the runtime caches)."""
+    try:
+        target = LOADERS[family]
+    except KeyError:
+        raise ModelUnavailable(f"no loader for model family {family!r} in this version of pytest-vbench") from None
+    module_name, func = target.split(":")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return getattr(module, func)(runtime)

@@ -1,0 +1,420 @@
+"""The pytest plugin: options, collection of (dimension, prompt) items, result transport, verdict.
+
+Inactive and silent unless ``--vbench-videos`` is given. Importing this module imports neither
+torch nor numpy: the heavy modules are imported when the first item runs.
+
+Data flow: every item runs one case and attaches its result as JSON to ``user_properties``
+(key ``vbench``); the controller reads it in ``pytest_runtest_logreport`` (the same code path with
+and without xdist), merges it, and decides the verdict in ``pytest_sessionfinish``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+PROPERTY = "vbench"
+
+
+# --------------------------------------------------------------------------------------- options
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``--vbench-*`` options and ini keys."""
+    g = parser.getgroup("vbench", "VBench video-generation benchmark (pytest-vbench)")
+    g.addoption("--vbench-videos", metavar="DIR", help="directory (or, in custom mode, one file) of generated "
+                "videos; enables the plugin and collects one item per (dimension, prompt)")
+    g.addoption("--vbench-dims", metavar="A,B", help="comma-separated dimensions to run "
+                "(default: every implemented dimension)")
+    g.addoption("--vbench-mode", choices=("standard", "custom"), default=None,
+                help="standard: the VBench prompt suite (default); custom: any videos, prompt from the file name")
+    g.addoption("--vbench-full-info", metavar="JSON", help="prompt suite in VBench_full_info.json format "
+                "(default: the bundled official suite)")
+    g.addoption("--vbench-prompt-file", metavar="JSON", help="custom mode: {video file: prompt} instead of "
+                "prompts from file names")
+    g.addoption("--vbench-samples", metavar="N", type=int, default=None,
+                help="videos per prompt looked up as {prompt}-0..N-1 (default 5)")
+    g.addoption("--vbench-fail-under", metavar="NAME=PCT", action="append", default=[],
+                help="fail the run when NAME (a dimension, quality, semantic or total) scores below PCT "
+                     "(leaderboard percent scale); repeatable")
+    g.addoption("--vbench-config", metavar="YAML", help="YAML file with fail_under, baseline, max_regression")
+    g.addoption("--vbench-baseline", metavar="JSON", help="a previous --vbench-json report; fail on regressions")
+    g.addoption("--vbench-max-regression", metavar="POINTS", default=None,
+                help="allowed drop against the baseline, in percentage points (default 0)")
+    g.addoption("--vbench-missing-as-zero", action="store_true", default=None,
+                help="count missing dimensions as raw 0 like the official cal_final_score.py")
+    g.addoption("--vbench-json", metavar="PATH", help="write the full JSON report here")
+    g.addoption("--vbench-results-dir", metavar="DIR", help="write the official <name>_eval_results.json here")
+    g.addoption("--vbench-markdown", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    g.addoption("--vbench-device", metavar="DEV", default=None,
+                help="auto (default: worker index modulo visible GPUs, else cpu), cpu, cuda, cuda:N, npu, ...")
+    g.addoption("--vbench-cache-dir", metavar="DIR", help="checkpoint cache (default $VBENCH_CACHE_DIR or "
+                "~/.cache/vbench)")
+    parser.addini("vbench_fail_under", "thresholds NAME=PCT, one per line", type="linelist", default=[])
+    parser.addini("vbench_dims", "default dimension list (comma-separated)", default="")
+    parser.addini("vbench_samples", "videos per prompt (default 5)", default="")
+    parser.addini("vbench_device", "default device", default="")
+    parser.addini("vbench_cache_dir", "checkpoint cache directory", default="")
+    parser.addini("vbench_config", "YAML gate config (relative to the rootdir)", default="")
+    parser.addini("vbench_missing_as_zero", "count missing dimensions as raw 0", type="bool", default=False)
+
+
+def _active(config: pytest.Config) -> bool:
+    return bool(config.getoption("vbench_videos", None))
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+# --------------------------------------------------------------------------------------- config
+class VBenchSession:
+    """Everything the plugin decided at configure time, plus the results it collects."""
+
+    def __init__(self, config: pytest.Config):
+        from . import dimensions, gate, suite
+        from .runtime import default_cache_dir
+
+        self.config = config
+        opt = config.getoption
+        videos = Path(os.path.expanduser(opt("vbench_videos")))
+        self.mode = opt("vbench_mode") or "standard"
+        if not videos.exists():
+            raise pytest.UsageError(f"--vbench-videos: {videos} does not exist; point it at the directory "
+                                    f"holding the generated videos")
+        if self.mode == "standard" and not videos.is_dir():
+            raise pytest.UsageError(f"--vbench-videos: {videos} is not a directory (a single file needs "
+                                    f"--vbench-mode custom)")
+        self.videos = videos.resolve()
+
+        dims_text = opt("vbench_dims") or config.getini("vbench_dims")
+        try:
+            if dims_text:
+                dims = dimensions.parse_list(dims_text)
+            else:
+                dims = dimensions.implemented()
+                if self.mode == "custom":
+                    dims = [d for d in dims if d.custom_mode]
+        except dimensions.UnknownDimension as exc:
+            raise pytest.UsageError(f"--vbench-dims: {exc}; known: {', '.join(dimensions.DIMENSIONS)}") from None
+        not_impl = [d.name for d in dims if not d.implemented]
+        if not_impl:
+            raise pytest.UsageError(f"--vbench-dims: not implemented in this version of pytest-vbench: "
+                                    f"{', '.join(not_impl)} (implemented: "
+                                    f"{', '.join(d.name for d in dimensions.implemented())})")
+        if self.mode == "custom":
+            bad = [d.name for d in dims if not d.custom_mode]
+            if bad:
+                raise pytest.UsageError(f"--vbench-mode custom cannot run {', '.join(bad)}: they need the "
+                                        f"suite's auxiliary info (objects, colours, scenes, styles); "
+                                        f"custom mode supports "
+                                        f"{', '.join(d for d, r in dimensions.DIMENSIONS.items() if r.custom_mode)}")
+        self.dims = dims
+
+        samples = opt("vbench_samples") or config.getini("vbench_samples") or 5
+        try:
+            self.samples = int(samples)
+            if self.samples < 1:
+                raise ValueError
+        except ValueError:
+            raise pytest.UsageError(f"--vbench-samples must be a positive integer, got {samples!r}") from None
+
+        try:
+            if self.mode == "custom":
+                if opt("vbench_full_info"):
+                    raise pytest.UsageError("--vbench-full-info is for standard mode; custom mode reads prompts "
+                                            "from file names or --vbench-prompt-file")
+                self.cases, self.suite = suite.custom_cases(dims, self.videos, opt("vbench_prompt_file"))
+                if not self.cases:
+                    raise pytest.UsageError(f"--vbench-videos: no .mp4/.gif/.png video in {self.videos}")
+            else:
+                if opt("vbench_prompt_file"):
+                    raise pytest.UsageError("--vbench-prompt-file needs --vbench-mode custom")
+                self.suite = suite.load_suite(opt("vbench_full_info"))
+                self.cases = suite.standard_cases(self.suite, dims, self.videos, self.samples)
+        except suite.SuiteError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+        # gate: thresholds from ini, then config file, then command line (later ones add, never replace)
+        self.thresholds = []
+        extra: dict = {}
+        try:
+            for line in config.getini("vbench_fail_under"):
+                self.thresholds.append(gate.parse_threshold(line, "ini vbench_fail_under"))
+            cfg = opt("vbench_config") or config.getini("vbench_config")
+            if cfg:
+                cfg_path = Path(cfg) if opt("vbench_config") else Path(config.rootpath, cfg)
+                found, extra = gate.load_config(cfg_path)
+                self.thresholds += found
+            for spec in opt("vbench_fail_under"):
+                self.thresholds.append(gate.parse_threshold(spec))
+            baseline = opt("vbench_baseline") or extra.get("baseline")
+            self.baseline = gate.load_baseline(baseline) if baseline else None
+            reg = opt("vbench_max_regression")
+            self.max_regression = (gate.parse_regression(reg, "--vbench-max-regression") if reg is not None
+                                   else extra.get("max_regression", 0.0))
+        except gate.GateError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.missing_as_zero = bool(opt("vbench_missing_as_zero") or config.getini("vbench_missing_as_zero"))
+
+        cache = opt("vbench_cache_dir") or config.getini("vbench_cache_dir")
+        self.cache_dir = Path(os.path.expandvars(os.path.expanduser(cache))) if cache else default_cache_dir()
+        self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
+        self._runtime = None
+        self.results = None
+        self.report = None
+        self.verdict = None
+        self.usage_error = None
+
+    # -- per process
+    def runtime(self, worker_id: str | None):
+        """This process's runtime (created on first use: no torch import before an item runs)."""
+        if self._runtime is None:
+            from .runtime import Runtime, resolve_device
+
+            device = resolve_device(self.device_spec, worker_id)
+            self._runtime = Runtime(device, self.cache_dir)
+        return self._runtime
+
+
+def _worker_id(config: pytest.Config) -> str | None:
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Set up the plugin when ``--vbench-videos`` is given."""
+    config.addinivalue_line("markers", "vbench: a VBench (dimension, prompt) item")
+    if not _active(config):
+        return
+    session = VBenchSession(config)
+    config.stash[_KEY] = session
+    _rewrite_keyword(config)
+    if not _is_worker(config):
+        from .report import Results
+
+        session.results = Results([d.name for d in session.dims], session.suite.describe(), session.samples)
+        for case in session.cases:
+            session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
+        _preflight(session)
+
+
+def _preflight(session: VBenchSession) -> None:
+    """Stop before any item runs when a selected dimension's checkpoint is missing or corrupt."""
+    try:
+        from . import weights
+    except ImportError:  # pragma: no cover - weights ships with the package
+        return
+    problems = weights.preflight([d.name for d in session.dims], session.cache_dir)
+    if problems:
+        raise pytest.UsageError(problems)
+
+
+_KEY = pytest.StashKey["VBenchSession"]()
+_BARE_WORDS = re.compile(r"(?<![\w\]\[.:/\\+-])((?:[\w.+-]+)(?:\s+(?!(?:and|or|not)\b)[\w.+-]+)+)")
+
+
+def _rewrite_keyword(config: pytest.Config) -> None:
+    """Let ``-k "temporal_flickering and stop sign"`` work: words separated by spaces become one keyword.
+
+    pytest's ``-k`` grammar has no spaces inside a keyword, so ``stop sign`` would be a syntax
+    error. Runs of plain words (no and/or/not) are joined with ``_`` and every vbench item carries its
+    prompt with underscores as a keyword. Expressions that were already valid are unchanged.
+    """
+    expr = getattr(config.option, "keyword", "") or ""
+    if not expr.strip():
+        return
+    tokens = re.split(r"(\(|\)|\s+)", expr)
+    out, run = [], []
+
+    def flush():
+        if run:
+            out.append("_".join(run))
+            run.clear()
+
+    for tok in tokens:
+        if not tok or tok.isspace():
+            continue
+        if tok in ("(", ")") or tok in ("and", "or", "not"):
+            flush()
+            out.append(tok)
+        else:
+            run.append(tok)
+    flush()
+    config.option.keyword = " ".join(out)
+
+
+# --------------------------------------------------------------------------------------- collection
+class VBenchSuiteNode(pytest.Collector):
+    """The root of the generated items (node id ``vbench``)."""
+
+    def collect(self):
+        session: VBenchSession = self.config.stash[_KEY]
+        for case in session.cases:
+            item = VBenchItem.from_parent(self, name=case.item_name, case=case)
+            item.add_marker(pytest.mark.vbench)
+            item.extra_keyword_matches.update({case.dimension, case.dim.group,
+                                               re.sub(r"\s+", "_", case.prompt)})
+            yield item
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """Append the vbench suite to the session's top-level collection."""
+    outcome = yield
+    if isinstance(collector, pytest.Session) and _KEY in collector.config.stash:
+        report = outcome.get_result()
+        if report.passed:
+            report.result.append(VBenchSuiteNode.from_parent(collector, name="vbench"))
+
+
+class VBenchFailure(Exception):
+    """The case ran but at least one of its videos failed, or none was found."""
+
+
+class VBenchItem(pytest.Item):
+    """One (dimension, prompt) case."""
+
+    def __init__(self, *, case, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self) -> None:
+        from .runner import failure_message, is_failure, run_case
+
+        session: VBenchSession = self.config.stash[_KEY]
+        runtime = session.runtime(_worker_id(self.config))
+        result = run_case(self.case, runtime)
+        result["device"] = runtime.device
+        self.user_properties.append((PROPERTY, json.dumps(result, ensure_ascii=False, allow_nan=True)))
+        if is_failure(result):
+            raise VBenchFailure(failure_message(result))
+
+    def repr_failure(self, excinfo, style=None):
+        """A failed case shows its message, not a traceback."""
+        if isinstance(excinfo.value, VBenchFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.config.stash[_KEY].videos, None, self.name
+
+
+# --------------------------------------------------------------------------------------- results
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect each item's result from its report (controller side; same path with xdist)."""
+    if report.when != "call":
+        return
+    for key, value in getattr(report, "user_properties", ()):
+        if key == PROPERTY:
+            config = _CONFIG.get("config")
+            if config is None or _KEY not in config.stash:
+                return
+            session: VBenchSession = config.stash[_KEY]
+            if session.results is None:
+                return
+            result = json.loads(value)
+            session.results.add(result, worker=getattr(report, "node", None) and
+                                str(getattr(report.node, "gateway", None) and report.node.gateway.id),
+                                device=result.get("device"))
+
+
+_CONFIG: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    """Aggregate, write reports, and turn an OK exit status into a failure when the gate fails."""
+    config = session.config
+    if _KEY not in config.stash or _is_worker(config):
+        return
+    vb: VBenchSession = config.stash[_KEY]
+    if vb.results is None or config.getoption("collectonly"):
+        return
+    from . import gate, report as rep
+
+    summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)
+    raws = rep.raw_scores(summary)
+    from .scoring import final_scores
+
+    groups = final_scores(raws, missing_as_zero=vb.missing_as_zero)
+    failures = gate.evaluate(vb.thresholds, raws, groups, vb.baseline, vb.max_regression, vb.missing_as_zero)
+    verdict = {"passed": not failures, "failures": failures,
+               "thresholds": [{"name": t.name, "percent": t.percent, "source": t.source} for t in vb.thresholds],
+               "baseline": vb.baseline is not None, "max_regression": vb.max_regression}
+    summary["verdict"] = verdict
+    vb.report, vb.verdict = summary, verdict
+    opt = config.getoption
+    written = []
+    if opt("vbench_json"):
+        written.append(rep.write_json(summary, opt("vbench_json")))
+    if opt("vbench_results_dir"):
+        written.append(rep.write_official(summary, opt("vbench_results_dir")))
+    if opt("vbench_markdown"):
+        p = Path(opt("vbench_markdown"))
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with p.open("a", encoding="utf-8") as fh:  # append: $GITHUB_STEP_SUMMARY is shared
+            fh.write(rep.markdown(summary, verdict))
+        written.append(p)
+    vb.written = written
+    if failures and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    """Print the score table, the group scores and the verdict."""
+    if _KEY not in config.stash or _is_worker(config):
+        return
+    vb: VBenchSession = config.stash[_KEY]
+    if vb.report is None:
+        return
+    from .report import format_table
+
+    tr = terminalreporter
+    tr.section("VBench summary")
+    for line in format_table(vb.report):
+        tr.write_line(line)
+    for p in getattr(vb, "written", []):
+        tr.write_line(f"wrote {p}")
+    if vb.verdict["failures"]:
+        for line in vb.verdict["failures"]:
+            tr.write_line(line, red=True, bold=True)
+    elif vb.thresholds or vb.baseline:
+        tr.write_line(f"vbench gate passed ({len(vb.thresholds)} threshold(s)"
+                      f"{', baseline' if vb.baseline else ''})", green=True)
+
+
+def pytest_report_header(config: pytest.Config):
+    """One header line saying what will be scored."""
+    if _KEY not in config.stash or _is_worker(config):
+        return None
+    vb: VBenchSession = config.stash[_KEY]
+    return (f"vbench: {vb.mode} mode, suite {vb.suite.source} (sha256 {vb.suite.sha256[:12]}), "
+            f"{len(vb.dims)} dimension(s), {len(vb.cases)} item(s), videos {vb.videos}")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config):
+    """``-n auto`` with vbench active: one worker per visible accelerator (default rule when none)."""
+    if not _active(config):
+        return None
+    try:
+        import torch
+
+        count = torch.cuda.device_count()
+    except Exception:
+        count = 0
+    return count or None
+
+
+@pytest.fixture(scope="session")
+def vbench_runtime(request: pytest.FixtureRequest):
+    """The process's VBench runtime (device, lazy models, frame cache), for hand-written tests."""
+    config = request.config
+    if _KEY not in config.stash:
+        pytest.skip("pytest-vbench is not active (no --vbench-videos)")
+    return config.stash[_KEY].runtime(_worker_id(config))

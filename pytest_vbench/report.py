@@ -1,0 +1,238 @@
+"""Merging case results and writing them out: our JSON, the official eval_results, Markdown, table.
+
+:class:`Results` collects case results (from item reports, any order), and :meth:`Results.summary`
+builds the report dict. The dict is deterministic: cases are sorted by (dimension order, suite
+order), sums are exactly rounded, and everything that varies between runs (timings, devices, worker
+count) lives under the ``runtime`` key only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+
+from .dimensions import DIMENSIONS, GROUPS
+from .scoring import DimensionTotal, final_scores, normalise
+
+SCHEMA = "pytest-vbench/1"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance() -> dict:
+    """Versions that decide the numbers (read from package metadata; nothing is imported)."""
+    dists = ["pytest-vbench", "torch", "torchvision", "numpy", "opencv-python-headless", "opencv-python",
+             "decord", "Pillow", "timm", "open_clip_torch", "pyiqa", "transformers"]
+    return {"python": platform.python_version(),
+            "packages": {d: v for d in dists if (v := _version(d)) is not None}}
+
+
+class Results:
+    """Case results of a session, merged as they arrive."""
+
+    def __init__(self, dims: list[str], suite: dict, samples: int = 5):
+        self.dims = list(dims)
+        self.suite = suite
+        self.samples = samples
+        self.cases: dict[tuple[str, str], dict] = {}
+        self.devices: set[str] = set()
+        self.workers: set[str] = set()
+        self.expected: dict[str, int] = {}  # prompts per dimension (from collection)
+
+    def add(self, result: dict, worker: str | None = None, device: str | None = None) -> None:
+        """Merge one case result (a retried case replaces its earlier result)."""
+        self.cases[(result["dimension"], result["prompt"])] = result
+        if worker:
+            self.workers.add(worker)
+        if device:
+            self.devices.add(device)
+
+    def sorted_cases(self) -> list[dict]:
+        """Cases in table order of their dimension, then suite order."""
+        rank = {name: i for i, name in enumerate(DIMENSIONS)}
+        return sorted(self.cases.values(), key=lambda r: (rank[r["dimension"]], r["order"], r["prompt"]))
+
+    def summary(self, missing_as_zero: bool = False) -> dict:
+        """The full report dict (without the verdict, which the gate adds)."""
+        per_dim: dict[str, dict] = {}
+        totals = {name: DimensionTotal(name) for name in self.dims}
+        for name in self.dims:
+            d = DIMENSIONS[name]
+            per_dim[name] = {"group": d.group, "unit": d.unit, "implemented": d.implemented,
+                             "prompts": {"expected": self.expected.get(name, 0), "scored": 0, "failed": 0,
+                                         "not_run": 0},
+                             "videos": {"scored": 0, "missing": 0, "failed": 0},
+                             "seconds": 0.0, "results": []}
+        for case in self.sorted_cases():
+            name = case["dimension"]
+            if name not in per_dim:
+                continue
+            entry = per_dim[name]
+            for v in case["videos"]:
+                totals[name].add(v["sum"], v["count"])
+                entry["results"].append({"prompt": case["prompt"], "video": v["video"], "path": v["path"],
+                                         "sum": v["sum"], "count": v["count"], "record": v["record"]})
+            entry["videos"]["scored"] += len(case["videos"])
+            entry["videos"]["missing"] += len(case["missing"])
+            entry["videos"]["failed"] += len(case["errors"])
+            entry["seconds"] += case.get("seconds", 0.0)
+            failed = bool(case["errors"]) or not case["videos"]
+            entry["prompts"]["failed" if failed else "scored"] += 1
+            if case["errors"]:
+                entry.setdefault("errors", []).extend(
+                    {"prompt": case["prompt"], "video": e["video"], "error": e["error"].splitlines()[0]}
+                    for e in case["errors"])
+            if not case["videos"] and not case["errors"]:
+                entry.setdefault("prompts_without_videos", []).append(case["prompt"])
+        raws: dict[str, float] = {}
+        timing = {}
+        for name, entry in per_dim.items():
+            t = totals[name]
+            raw = t.raw
+            entry["sum"] = t.total
+            entry["count"] = t.count
+            entry["raw"] = raw
+            entry["normalised"] = None if raw is None else normalise(name, raw)
+            p = entry["prompts"]
+            p["not_run"] = max(0, p["expected"] - p["scored"] - p["failed"])
+            scored = entry["videos"]["scored"]
+            seconds = entry.pop("seconds")
+            timing[name] = {"seconds": round(seconds, 6),
+                            "seconds_per_video": round(seconds / scored, 6) if scored else None}
+            if raw is not None:
+                raws[name] = raw
+        groups = final_scores(raws, missing_as_zero=missing_as_zero)
+        not_selected = [n for n in DIMENSIONS if n not in self.dims]
+        return {
+            "schema": SCHEMA,
+            "suite": self.suite,
+            "samples_per_prompt": self.samples,
+            "dimensions_selected": self.dims,
+            "dimensions_not_selected": not_selected,
+            "dimensions_not_implemented": [n for n in DIMENSIONS if not DIMENSIONS[n].implemented],
+            "missing_as_zero": missing_as_zero,
+            "dimensions": per_dim,
+            "scores": {g: {"value": s.value, "partial": s.partial, "missing": s.missing}
+                       for g, s in groups.items()},
+            "provenance": provenance(),
+            "runtime": {"timing": timing, "devices": sorted(self.devices), "workers": len(self.workers) or 1,
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+        }
+
+
+def raw_scores(report: dict) -> dict[str, float]:
+    """Raw dimension scores of a report dict that have a value."""
+    return {n: d["raw"] for n, d in report["dimensions"].items() if d["raw"] is not None}
+
+
+def write_json(report: dict, path: str | os.PathLike) -> Path:
+    """Write our JSON report atomically."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".part")
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
+    return p
+
+
+def official_results(report: dict) -> dict:
+    """``{dimension: [score, [record, ...]]}`` as ``<name>_eval_results.json`` of vbench 0.1.5."""
+    out = {}
+    for name, d in report["dimensions"].items():
+        if d["raw"] is None:
+            continue
+        records = [{"video_path": r["path"], **r["record"]} for r in d["results"] if r["record"] is not None]
+        out[name] = [d["raw"], records]
+    return out
+
+
+def write_official(report: dict, directory: str | os.PathLike, name: str | None = None) -> Path:
+    """Write ``<dir>/<name>_eval_results.json`` (readable by the official ``cal_final_score.py``)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    name = name or "results_" + time.strftime("%Y-%m-%d-%H:%M:%S")
+    p = d / f"{name}_eval_results.json"
+    p.write_text(json.dumps(official_results(report), indent=4, ensure_ascii=False), encoding="utf-8")
+    return p
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * 100:.2f}%"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def table_rows(report: dict) -> list[list[str]]:
+    """Rows of the per-dimension table: name, group, raw, normalised, prompts, videos, s/video."""
+    rows = []
+    for name, d in report["dimensions"].items():
+        p, v = d["prompts"], d["videos"]
+        t = report["runtime"]["timing"].get(name, {}).get("seconds_per_video")
+        extras = [f"{v[k]} {k}" for k in ("missing", "failed") if v[k]]
+        videos = f"{v['scored']}" + (f" ({', '.join(extras)})" if extras else "")
+        prompts = f"{p['scored']}/{p['expected']}" + (f" ({p['failed']} failed)" if p["failed"] else "")
+        rows.append([name, d["group"], _pct(d["raw"]), _num(d["normalised"]), prompts, videos,
+                     "-" if t is None else f"{t:.3f}"])
+    return rows
+
+
+HEADER = ["dimension", "group", "raw", "normalised", "prompts ok", "videos", "s/video"]
+
+
+def group_lines(report: dict) -> list[tuple[str, str]]:
+    """(label, value text) for Quality, Semantic and Total."""
+    out = []
+    for g in (*GROUPS, "total"):
+        s = report["scores"][g]
+        text = _pct(s["value"])
+        if s["partial"] and s["value"] is not None:
+            text += f"  PARTIAL: over present dimensions only, missing {', '.join(s['missing'])}"
+        elif s["partial"]:
+            text += f"  (missing {', '.join(s['missing'])})"
+        if report.get("missing_as_zero"):
+            text += "  (missing dimensions counted as raw 0, as the official script)"
+        out.append((g.capitalize(), text))
+    return out
+
+
+def format_table(report: dict) -> list[str]:
+    """The terminal summary as lines."""
+    rows = table_rows(report)
+    widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i]) for i in range(len(HEADER))]
+    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*r) for r in rows]
+    lines.append("")
+    lines += [f"{label:<9} {value}" for label, value in group_lines(report)]
+    if report["dimensions_not_implemented"]:
+        lines.append(f"not implemented in this version: {', '.join(report['dimensions_not_implemented'])}")
+    return lines
+
+
+def markdown(report: dict, verdict: dict | None = None) -> str:
+    """A GitHub-flavoured Markdown summary (fits ``$GITHUB_STEP_SUMMARY``)."""
+    out = ["## VBench results", ""]
+    if verdict is not None:
+        out += [f"**Verdict: {'PASS' if verdict['passed'] else 'FAIL'}**", ""]
+        out += [f"- {line}" for line in verdict["failures"]]
+        if verdict["failures"]:
+            out.append("")
+    out += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    out += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
+    out.append("")
+    out += [f"- **{label}**: {value}" for label, value in group_lines(report)]
+    suite = report["suite"]
+    out += ["", f"Suite: `{suite['source']}` (sha256 `{suite['sha256'][:12]}…`, {suite['mode']} mode)"]
+    return "\n".join(out) + "\n"

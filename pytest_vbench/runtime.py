@@ -1,0 +1,119 @@
+"""The per-process runtime a dimension scores with: device, cache dir, lazy models, decoded frames.
+
+One :class:`Runtime` lives in each pytest process (the controller without xdist, each worker with
+it). Models are loaded on first use, once per family; decoded videos are kept in a small
+byte-bounded LRU so that dimensions reading the same video with the same decoder decode it once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def resolve_device(spec: str, worker_id: str | None) -> str:
+    """Turn ``auto|cpu|cuda|cuda:N|npu|...`` into a concrete device string for this process.
+
+    ``auto`` picks ``cuda:(worker index % device count)`` when CUDA is visible, else CPU. ``cuda``
+    without an index does the same worker-based pick. Torch is imported only when needed.
+    """
+    spec = (spec or "auto").strip().lower()
+    if spec == "cpu" or ":" in spec:
+        return spec
+    index = 0
+    if worker_id and worker_id.startswith("gw") and worker_id[2:].isdigit():
+        index = int(worker_id[2:])
+    if spec in ("auto", "cuda"):
+        try:
+            import torch
+        except ImportError:
+            if spec == "cuda":
+                raise RuntimeError("--vbench-device cuda needs torch") from None
+            return "cpu"
+        count = torch.cuda.device_count()
+        if count == 0:
+            if spec == "cuda":
+                raise RuntimeError("--vbench-device cuda was asked for but torch sees no CUDA device")
+            return "cpu"
+        return f"cuda:{index % count}"
+    # other accelerators (npu, xpu, mps...): index by worker when the backend reports a count
+    try:
+        import torch
+
+        backend = getattr(torch, spec, None)
+        count = backend.device_count() if backend is not None and hasattr(backend, "device_count") else 0
+    except ImportError:
+        count = 0
+    return f"{spec}:{index % count}" if count else spec
+
+
+class FrameCache:
+    """A byte-bounded LRU of decoded videos keyed by (path, decoder, parameters)."""
+
+    def __init__(self, max_bytes: int = 2 << 30):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._sizes: dict[tuple, int] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple, load: Callable[[], Any]) -> Any:
+        """Return the cached value for ``key``, decoding with ``load()`` on a miss."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            self.hits += 1
+            return self._items[key]
+        self.misses += 1
+        value = load()
+        size = int(getattr(value, "nbytes", 0))
+        if size <= self.max_bytes:
+            self._items[key] = value
+            self._sizes[key] = size
+            while sum(self._sizes.values()) > self.max_bytes:
+                old, _ = self._items.popitem(last=False)
+                del self._sizes[old]
+        return value
+
+    def clear(self) -> None:
+        """Drop every cached video."""
+        self._items.clear()
+        self._sizes.clear()
+
+
+class Runtime:
+    """Device, cache directory, options, lazily loaded models and the frame cache of one process."""
+
+    def __init__(self, device: str = "cpu", cache_dir: str | Path | None = None, options: dict | None = None):
+        self.device = device
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.options = dict(options or {})
+        self.frames = FrameCache()
+        self._models: dict[str, Any] = {}
+
+    def model(self, family: str) -> Any:
+        """The loaded model of ``family`` on this runtime's device (loaded once, on first use)."""
+        if family not in self._models:
+            from .models import load
+
+            self._models[family] = load(family, self)
+        return self._models[family]
+
+    def decoded(self, path: Path, decoder: str, load: Callable[[], Any], **params) -> Any:
+        """Decoded frames of ``path`` by ``decoder`` with ``params``, shared across dimensions."""
+        key = (str(path), decoder, tuple(sorted(params.items())))
+        return self.frames.get(key, load)
+
+    @property
+    def loaded_families(self) -> list[str]:
+        """Model families loaded so far in this process."""
+        return sorted(self._models)
+
+
+def default_cache_dir() -> Path:
+    """``$VBENCH_CACHE_DIR`` or ``~/.cache/vbench``, with ``~`` and ``$VARS`` expanded."""
+    env = os.environ.get("VBENCH_CACHE_DIR")
+    raw = env if env else os.path.join("~", ".cache", "vbench")
+    return Path(os.path.expandvars(os.path.expanduser(raw)))

@@ -1,0 +1,210 @@
+"""Prompt suites, video discovery and the (dimension, prompt) cases that become test items.
+
+Standard mode reads a VBench full-info JSON (the bundled ``VBench_full_info.json`` by default) and
+looks up ``{prompt}-{i}{ext}`` explicitly, in the dimension's official folder first and then in the
+flat directory. Custom mode takes every video in a directory (or one file) and derives the prompt
+from the file name, or from a prompt file. Nothing here imports pytest or torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .dimensions import DIMENSIONS, Dimension
+
+#: suffixes the official loader reads (case-sensitive there; we look them up in this order)
+VIDEO_SUFFIXES = (".mp4", ".gif", ".png")
+BUNDLED_SUITE = "VBench_full_info.json"
+
+
+class SuiteError(ValueError):
+    """A prompt suite, prompt file or video directory that cannot be used."""
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    """One video file of a case: its path and its sample index within the prompt."""
+
+    path: Path
+    sample: int
+
+    @property
+    def name(self) -> str:
+        """The file name, as shown in reports."""
+        return self.path.name
+
+
+@dataclass
+class Case:
+    """One (dimension, prompt) pair: a test item's worth of work."""
+
+    dimension: str
+    prompt: str
+    order: int  # position of the prompt in the suite: sorts results deterministically
+    aux: dict | None = None
+    videos: list[VideoRef] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # expected file names not found
+
+    @property
+    def dim(self) -> Dimension:
+        """The table row of this case's dimension."""
+        return DIMENSIONS[self.dimension]
+
+    @property
+    def item_name(self) -> str:
+        """The pytest item name: ``dimension[prompt]``."""
+        return f"{self.dimension}[{self.prompt}]"
+
+
+@dataclass
+class Suite:
+    """A loaded prompt suite: its entries and where they came from."""
+
+    entries: list[dict]
+    source: str
+    sha256: str
+    mode: str = "standard"
+
+    def describe(self) -> dict:
+        """Provenance of the suite for reports."""
+        return {"mode": self.mode, "source": self.source, "sha256": self.sha256, "entries": len(self.entries)}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_suite(path: str | os.PathLike | None = None) -> Suite:
+    """Load a full-info JSON (bundled suite when ``path`` is None) and validate its shape."""
+    if path is None:
+        data = resources.files("pytest_vbench.data").joinpath(BUNDLED_SUITE).read_bytes()
+        source = f"bundled:{BUNDLED_SUITE}"
+    else:
+        p = Path(path).expanduser()
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise SuiteError(f"cannot read prompt suite {p}: {exc.strerror or exc}") from None
+        source = str(p)
+    try:
+        entries = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SuiteError(f"prompt suite {source} is not valid JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise SuiteError(f"prompt suite {source} must be a JSON list of entries like VBench_full_info.json")
+    for i, entry in enumerate(entries):
+        if not (isinstance(entry, dict) and isinstance(entry.get("prompt_en"), str)
+                and isinstance(entry.get("dimension"), list)):
+            raise SuiteError(f"prompt suite {source}: entry {i} lacks a 'prompt_en' string and a 'dimension' list")
+        unknown = [d for d in entry["dimension"] if d not in DIMENSIONS]
+        if unknown:
+            raise SuiteError(f"prompt suite {source}: entry {i} names unknown dimension(s) {unknown}")
+    return Suite(entries=entries, source=source, sha256=_sha256(data))
+
+
+def _name_variants(stem: str) -> list[str]:
+    """The NFC spelling first, then NFD (file systems such as macOS' store decomposed names)."""
+    nfc = unicodedata.normalize("NFC", stem)
+    nfd = unicodedata.normalize("NFD", stem)
+    return [nfc] if nfc == nfd else [nfc, nfd]
+
+
+def find_video(videos_dir: Path, dim: Dimension, stem: str) -> Path | None:
+    """Locate ``stem`` + a known suffix in the dimension's folder, then in the flat directory."""
+    for folder in (videos_dir / dim.folder, videos_dir):
+        for variant in _name_variants(stem):
+            for suffix in VIDEO_SUFFIXES:
+                candidate = folder / f"{variant}{suffix}"
+                if candidate.is_file():
+                    return candidate
+    return None
+
+
+def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, samples: int = 5) -> list[Case]:
+    """One case per (dimension, suite entry naming it), dimension-major, suite order within."""
+    cases: list[Case] = []
+    for dim in dims:
+        seen: set[str] = set()
+        for order, entry in enumerate(suite.entries):
+            if dim.name not in entry["dimension"]:
+                continue
+            prompt = entry["prompt_en"]
+            if prompt in seen:  # a prompt listed twice for one dimension is scored once
+                continue
+            seen.add(prompt)
+            aux = (entry.get("auxiliary_info") or {}).get(dim.name)
+            case = Case(dim.name, prompt, order, aux)
+            for i in range(samples):
+                stem = f"{prompt}-{i}"
+                path = find_video(videos_dir, dim, stem)
+                if path is None:
+                    case.missing.append(f"{stem}{VIDEO_SUFFIXES[0]}")
+                else:
+                    case.videos.append(VideoRef(path, i))
+            cases.append(case)
+    return cases
+
+
+_TRAILING_INDEX = re.compile(r"-\d+$")
+
+
+def prompt_from_filename(name: str) -> str:
+    """The official custom-mode rule: the stem (last suffix only) minus a trailing ``-<digits>``."""
+    stem = Path(name).stem
+    return _TRAILING_INDEX.sub("", stem)
+
+
+def _sample_index(name: str) -> int:
+    m = re.search(r"-(\d+)$", Path(name).stem)
+    return int(m.group(1)) if m else 0
+
+
+def load_prompt_file(path: str | os.PathLike, videos_dir: Path) -> dict[Path, str]:
+    """Read a custom-mode prompt file ``{video path or name: prompt}`` into absolute paths."""
+    p = Path(path).expanduser()
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SuiteError(f"cannot read prompt file {p}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SuiteError(f"prompt file {p} is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise SuiteError(f"prompt file {p} must be a JSON object mapping video file names to prompt strings")
+    base = videos_dir if videos_dir.is_dir() else videos_dir.parent
+    return {Path(os.path.abspath(base / key)): prompt for key, prompt in raw.items()}
+
+
+def custom_videos(videos_path: Path) -> list[Path]:
+    """The videos of a custom-mode run: one file, or the readable videos of a directory, sorted."""
+    if videos_path.is_file():
+        return [videos_path]
+    files = [p for p in videos_path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+    return sorted(files, key=lambda p: p.name)
+
+
+def custom_cases(dims: list[Dimension], videos_path: Path, prompt_file: str | None = None) -> tuple[list[Case], Suite]:
+    """Custom mode: group the videos by prompt (file name rule or prompt file), one case per dim and prompt."""
+    videos = custom_videos(videos_path)
+    prompts: dict[Path, str] | None = None
+    if prompt_file is not None:
+        prompts = load_prompt_file(prompt_file, videos_path)
+        unlisted = [v.name for v in videos if Path(os.path.abspath(v)) not in prompts]
+        if unlisted:
+            shown = ", ".join(unlisted[:5]) + (" ..." if len(unlisted) > 5 else "")
+            raise SuiteError(f"prompt file {prompt_file} has no prompt for {len(unlisted)} video(s): {shown}")
+    grouped: dict[str, list[VideoRef]] = {}
+    for v in videos:
+        prompt = prompts[Path(os.path.abspath(v))] if prompts is not None else prompt_from_filename(v.name)
+        grouped.setdefault(prompt, []).append(VideoRef(v, _sample_index(v.name)))
+    entries = [{"prompt_en": p, "dimension": [d.name for d in dims]} for p in grouped]
+    digest = _sha256(json.dumps([[p, [r.name for r in refs]] for p, refs in grouped.items()]).encode())
+    suite = Suite(entries=entries, source=f"custom:{videos_path}", sha256=digest, mode="custom")
+    cases = [Case(d.name, p, order, None, list(refs)) for d in dims for order, (p, refs) in enumerate(grouped.items())]
+    return cases, suite
