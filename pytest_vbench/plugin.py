@@ -266,7 +266,7 @@ def pytest_make_collect_report(collector):
     if isinstance(collector, pytest.Session) and _KEY in collector.config.stash:
         report = outcome.get_result()
         if report.passed:
-            report.result.append(VBenchSuiteNode.from_parent(collector, name="vbench"))
+            report.result.append(VBenchSuiteNode.from_parent(collector, name="vbench", nodeid="vbench"))
 
 
 class VBenchFailure(Exception):

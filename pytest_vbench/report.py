@@ -48,10 +48,12 @@ class Results:
         self.devices: set[str] = set()
         self.workers: set[str] = set()
         self.expected: dict[str, int] = {}  # prompts per dimension (from collection)
+        self.seconds: dict[tuple[str, str], float] = {}
 
     def add(self, result: dict, worker: str | None = None, device: str | None = None) -> None:
         """Merge one case result (a retried case replaces its earlier result)."""
         self.cases[(result["dimension"], result["prompt"])] = result
+        self.seconds[(result["dimension"], result["prompt"])] = result.get("seconds", 0.0)
         if worker:
             self.workers.add(worker)
         if device:
@@ -85,7 +87,7 @@ class Results:
             entry["videos"]["scored"] += len(case["videos"])
             entry["videos"]["missing"] += len(case["missing"])
             entry["videos"]["failed"] += len(case["errors"])
-            entry["seconds"] += case.get("seconds", 0.0)
+            entry["seconds"] += self.seconds.get((name, case["prompt"]), 0.0)
             failed = bool(case["errors"]) or not case["videos"]
             entry["prompts"]["failed" if failed else "scored"] += 1
             if case["errors"]:
@@ -124,10 +126,43 @@ class Results:
             "dimensions": per_dim,
             "scores": {g: {"value": s.value, "partial": s.partial, "missing": s.missing}
                        for g, s in groups.items()},
+            "cases": [_stable_case(c) for c in self.sorted_cases() if c["dimension"] in per_dim],
             "provenance": provenance(),
             "runtime": {"timing": timing, "devices": sorted(self.devices), "workers": len(self.workers) or 1,
                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
         }
+
+
+def _stable_case(case: dict) -> dict:
+    """A case result without what varies between runs (timings, device)."""
+    out = {k: v for k, v in case.items() if k not in ("seconds", "device")}
+    out["videos"] = [{k: v for k, v in video.items() if k != "seconds"} for video in case["videos"]]
+    return out
+
+
+def merge_reports(reports: list[dict], missing_as_zero: bool = False) -> dict:
+    """Merge ``--vbench-json`` reports of shards of one run (same suite) into one report."""
+    if not reports:
+        raise ValueError("nothing to merge")
+    suites = {r["suite"]["sha256"] for r in reports}
+    if len(suites) > 1:
+        raise ValueError("the reports come from different prompt suites (sha256 differ); they cannot be merged")
+    dims = [n for n in DIMENSIONS if any(n in r["dimensions_selected"] for r in reports)]
+    merged = Results(dims, reports[0]["suite"], reports[0].get("samples_per_prompt", 5))
+    for r in reports:
+        for name, d in r["dimensions"].items():
+            merged.expected[name] = max(merged.expected.get(name, 0), d["prompts"]["expected"])
+        timing = r.get("runtime", {}).get("timing", {})
+        for case in r["cases"]:
+            merged.add(case)
+        for name, t in timing.items():  # keep shard timings per dimension (spread over its cases)
+            cases = [c for c in r["cases"] if c["dimension"] == name]
+            for c in cases:
+                merged.seconds[(name, c["prompt"])] = t["seconds"] / len(cases)
+        merged.devices.update(r.get("runtime", {}).get("devices", []))
+    out = merged.summary(missing_as_zero=missing_as_zero)
+    out["runtime"]["merged_from"] = len(reports)
+    return out
 
 
 def raw_scores(report: dict) -> dict[str, float]:
@@ -197,10 +232,12 @@ def group_lines(report: dict) -> list[tuple[str, str]]:
     for g in (*GROUPS, "total"):
         s = report["scores"][g]
         text = _pct(s["value"])
+        missing = (", ".join(s["missing"]) if len(s["missing"]) <= 4
+                   else f"{len(s['missing'])} dimensions")
         if s["partial"] and s["value"] is not None:
-            text += f"  PARTIAL: over present dimensions only, missing {', '.join(s['missing'])}"
+            text += f"  PARTIAL: over the present dimensions only, missing {missing}"
         elif s["partial"]:
-            text += f"  (missing {', '.join(s['missing'])})"
+            text += f"  (missing {missing})"
         if report.get("missing_as_zero"):
             text += "  (missing dimensions counted as raw 0, as the official script)"
         out.append((g.capitalize(), text))

@@ -1,0 +1,28 @@
+"""Deterministic synthetic videos for tests (OpenCV, mp4v)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def noise_frames(seed: int, n: int = 16, h: int = 48, w: int = 64, amplitude: int = 8) -> list[np.ndarray]:
+    """A smooth random background with per-frame noise of the given amplitude (BGR uint8)."""
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8), (w, h),
+                      interpolation=cv2.INTER_CUBIC).astype(np.int16)
+    return [np.clip(base + rng.integers(-amplitude, amplitude + 1, base.shape), 0, 255).astype(np.uint8)
+            for _ in range(n)]
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 8.0, fourcc: str = "mp4v") -> Path:
+    """Write BGR frames to ``path``."""
+    h, w = frames[0].shape[:2]
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert vw.isOpened(), f"cannot open a {fourcc} writer for {path}"
+    for f in frames:
+        vw.write(f)
+    vw.release()
+    return path
