@@ -99,11 +99,6 @@ class VBenchSession:
                     dims = [d for d in dims if d.custom_mode]
         except dimensions.UnknownDimension as exc:
             raise pytest.UsageError(f"--vbench-dims: {exc}; known: {', '.join(dimensions.DIMENSIONS)}") from None
-        not_impl = [d.name for d in dims if not d.implemented]
-        if not_impl:
-            raise pytest.UsageError(f"--vbench-dims: not implemented in this version of pytest-vbench: "
-                                    f"{', '.join(not_impl)} (implemented: "
-                                    f"{', '.join(d.name for d in dimensions.implemented())})")
         if self.mode == "custom":
             bad = [d.name for d in dims if not d.custom_mode]
             if bad:
@@ -111,9 +106,16 @@ class VBenchSession:
                                         f"suite's auxiliary info (objects, colours, scenes, styles); "
                                         f"custom mode supports "
                                         f"{', '.join(d for d, r in dimensions.DIMENSIONS.items() if r.custom_mode)}")
+        not_impl = [d.name for d in dims if not d.implemented]
+        if not_impl:
+            raise pytest.UsageError(f"--vbench-dims: not implemented in this version of pytest-vbench: "
+                                    f"{', '.join(not_impl)} (implemented: "
+                                    f"{', '.join(d.name for d in dimensions.implemented())})")
         self.dims = dims
 
-        samples = opt("vbench_samples") or config.getini("vbench_samples") or 5
+        samples = opt("vbench_samples")
+        if samples is None:
+            samples = config.getini("vbench_samples") or 5
         try:
             self.samples = int(samples)
             if self.samples < 1:
@@ -166,7 +168,7 @@ class VBenchSession:
         self.results = None
         self.report = None
         self.verdict = None
-        self.usage_error = None
+        self.written: list[Path] = []
 
     # -- per process
     def runtime(self, worker_id: str | None):
@@ -198,6 +200,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for case in session.cases:
             session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
         _preflight(session)
+        config.pluginmanager.register(ResultsPlugin(session), "vbench-results")
 
 
 def _preflight(session: VBenchSession) -> None:
@@ -252,7 +255,8 @@ class VBenchSuiteNode(pytest.Collector):
     def collect(self):
         session: VBenchSession = self.config.stash[_KEY]
         for case in session.cases:
-            item = VBenchItem.from_parent(self, name=case.item_name, case=case)
+            # an explicit nodeid keeps --lf working: pytest >= 9 compares parsed ids ("name[params]")
+            item = VBenchItem.from_parent(self, name=case.item_name, nodeid=f"vbench::{case.item_name}", case=case)
             item.add_marker(pytest.mark.vbench)
             item.extra_keyword_matches.update({case.dimension, case.dim.group,
                                                re.sub(r"\s+", "_", case.prompt)})
@@ -302,100 +306,79 @@ class VBenchItem(pytest.Item):
 
 
 # --------------------------------------------------------------------------------------- results
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Collect each item's result from its report (controller side; same path with xdist)."""
-    if report.when != "call":
-        return
-    for key, value in getattr(report, "user_properties", ()):
-        if key == PROPERTY:
-            config = _CONFIG.get("config")
-            if config is None or _KEY not in config.stash:
-                return
-            session: VBenchSession = config.stash[_KEY]
-            if session.results is None:
-                return
-            result = json.loads(value)
-            session.results.add(result, worker=getattr(report, "node", None) and
-                                str(getattr(report.node, "gateway", None) and report.node.gateway.id),
-                                device=result.get("device"))
+class ResultsPlugin:
+    """Controller-side hooks, registered only when vbench is active in the controller process."""
 
+    def __init__(self, vb: VBenchSession):
+        self.vb = vb
 
-_CONFIG: dict = {}
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect each item's result from its report (the same path with and without xdist)."""
+        if report.when != "call":
+            return
+        for key, value in getattr(report, "user_properties", ()):
+            if key == PROPERTY:
+                result = json.loads(value)
+                node = getattr(report, "node", None)  # xdist: the worker that ran the item
+                worker = getattr(getattr(node, "gateway", None), "id", None)
+                self.vb.results.add(result, worker=worker, device=result.get("device"))
 
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+        """Aggregate, write reports, and turn an OK exit status into a failure when the gate fails."""
+        vb, config = self.vb, session.config
+        if config.getoption("collectonly"):
+            return
+        from . import gate, report as rep
+        from .scoring import final_scores
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _CONFIG["config"] = session.config
+        summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)
+        raws = rep.raw_scores(summary)
+        groups = final_scores(raws, missing_as_zero=vb.missing_as_zero)
+        failures = gate.evaluate(vb.thresholds, raws, groups, vb.baseline, vb.max_regression, vb.missing_as_zero)
+        verdict = {"passed": not failures, "failures": failures,
+                   "thresholds": [{"name": t.name, "percent": t.percent, "source": t.source}
+                                  for t in vb.thresholds],
+                   "baseline": vb.baseline is not None, "max_regression": vb.max_regression}
+        summary["verdict"] = verdict
+        vb.report, vb.verdict = summary, verdict
+        opt = config.getoption
+        if opt("vbench_json"):
+            vb.written.append(rep.write_json(summary, opt("vbench_json")))
+        if opt("vbench_results_dir"):
+            vb.written.append(rep.write_official(summary, opt("vbench_results_dir")))
+        if opt("vbench_markdown"):
+            p = Path(opt("vbench_markdown"))
+            p.parent.mkdir(parents=True, exist_ok=True)
+            with p.open("a", encoding="utf-8") as fh:  # append: $GITHUB_STEP_SUMMARY is shared
+                fh.write(rep.markdown(summary, verdict))
+            vb.written.append(p)
+        if failures and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config: pytest.Config) -> None:
+        """Print the score table, the group scores and the verdict."""
+        vb = self.vb
+        if vb.report is None:
+            return
+        from .report import format_table
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
-    """Aggregate, write reports, and turn an OK exit status into a failure when the gate fails."""
-    config = session.config
-    if _KEY not in config.stash or _is_worker(config):
-        return
-    vb: VBenchSession = config.stash[_KEY]
-    if vb.results is None or config.getoption("collectonly"):
-        return
-    from . import gate, report as rep
-
-    summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)
-    raws = rep.raw_scores(summary)
-    from .scoring import final_scores
-
-    groups = final_scores(raws, missing_as_zero=vb.missing_as_zero)
-    failures = gate.evaluate(vb.thresholds, raws, groups, vb.baseline, vb.max_regression, vb.missing_as_zero)
-    verdict = {"passed": not failures, "failures": failures,
-               "thresholds": [{"name": t.name, "percent": t.percent, "source": t.source} for t in vb.thresholds],
-               "baseline": vb.baseline is not None, "max_regression": vb.max_regression}
-    summary["verdict"] = verdict
-    vb.report, vb.verdict = summary, verdict
-    opt = config.getoption
-    written = []
-    if opt("vbench_json"):
-        written.append(rep.write_json(summary, opt("vbench_json")))
-    if opt("vbench_results_dir"):
-        written.append(rep.write_official(summary, opt("vbench_results_dir")))
-    if opt("vbench_markdown"):
-        p = Path(opt("vbench_markdown"))
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with p.open("a", encoding="utf-8") as fh:  # append: $GITHUB_STEP_SUMMARY is shared
-            fh.write(rep.markdown(summary, verdict))
-        written.append(p)
-    vb.written = written
-    if failures and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    """Print the score table, the group scores and the verdict."""
-    if _KEY not in config.stash or _is_worker(config):
-        return
-    vb: VBenchSession = config.stash[_KEY]
-    if vb.report is None:
-        return
-    from .report import format_table
-
-    tr = terminalreporter
-    tr.section("VBench summary")
-    for line in format_table(vb.report):
-        tr.write_line(line)
-    for p in getattr(vb, "written", []):
-        tr.write_line(f"wrote {p}")
-    if vb.verdict["failures"]:
+        tr = terminalreporter
+        tr.section("VBench summary")
+        for line in format_table(vb.report):
+            tr.write_line(line)
+        for p in vb.written:
+            tr.write_line(f"wrote {p}")
         for line in vb.verdict["failures"]:
             tr.write_line(line, red=True, bold=True)
-    elif vb.thresholds or vb.baseline:
-        tr.write_line(f"vbench gate passed ({len(vb.thresholds)} threshold(s)"
-                      f"{', baseline' if vb.baseline else ''})", green=True)
+        if not vb.verdict["failures"] and (vb.thresholds or vb.baseline):
+            tr.write_line(f"vbench gate passed ({len(vb.thresholds)} threshold(s)"
+                          f"{', baseline' if vb.baseline else ''})", green=True)
 
-
-def pytest_report_header(config: pytest.Config):
-    """One header line saying what will be scored."""
-    if _KEY not in config.stash or _is_worker(config):
-        return None
-    vb: VBenchSession = config.stash[_KEY]
-    return (f"vbench: {vb.mode} mode, suite {vb.suite.source} (sha256 {vb.suite.sha256[:12]}), "
-            f"{len(vb.dims)} dimension(s), {len(vb.cases)} item(s), videos {vb.videos}")
+    def pytest_report_header(self, config: pytest.Config):
+        """One header line saying what will be scored."""
+        vb = self.vb
+        return (f"vbench: {vb.mode} mode, suite {vb.suite.source} (sha256 {vb.suite.sha256[:12]}), "
+                f"{len(vb.dims)} dimension(s), {len(vb.cases)} item(s), videos {vb.videos}")
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config):

@@ -59,8 +59,8 @@ class Case:
 
     @property
     def item_name(self) -> str:
-        """The pytest item name: ``dimension[prompt]``."""
-        return f"{self.dimension}[{self.prompt}]"
+        """The pytest item name: ``dimension[prompt]`` (``::`` in a custom prompt would split node ids)."""
+        return f"{self.dimension}[{self.prompt.replace('::', ': :')}]"
 
 
 @dataclass
