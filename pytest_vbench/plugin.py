@@ -74,7 +74,7 @@ class VBenchSession:
     """Everything the plugin decided at configure time, plus the results it collects."""
 
     def __init__(self, config: pytest.Config):
-        from . import dimensions, gate, suite
+        from . import gate, suite
         from .runtime import default_cache_dir
 
         self.config = config
@@ -89,53 +89,22 @@ class VBenchSession:
                                     f"--vbench-mode custom)")
         self.videos = videos.resolve()
 
-        dims_text = opt("vbench_dims") or config.getini("vbench_dims")
+        self.samples = self._samples()
         try:
-            if dims_text:
-                dims = dimensions.parse_list(dims_text)
-            else:
-                dims = dimensions.implemented()
-                if self.mode == "custom":
-                    dims = [d for d in dims if d.custom_mode]
-        except dimensions.UnknownDimension as exc:
-            raise pytest.UsageError(f"--vbench-dims: {exc}; known: {', '.join(dimensions.DIMENSIONS)}") from None
-        if self.mode == "custom":
-            bad = [d.name for d in dims if not d.custom_mode]
-            if bad:
-                raise pytest.UsageError(f"--vbench-mode custom cannot run {', '.join(bad)}: they need the "
-                                        f"suite's auxiliary info (objects, colours, scenes, styles); "
-                                        f"custom mode supports "
-                                        f"{', '.join(d for d, r in dimensions.DIMENSIONS.items() if r.custom_mode)}")
-        not_impl = [d.name for d in dims if not d.implemented]
-        if not_impl:
-            raise pytest.UsageError(f"--vbench-dims: not implemented in this version of pytest-vbench: "
-                                    f"{', '.join(not_impl)} (implemented: "
-                                    f"{', '.join(d.name for d in dimensions.implemented())})")
-        self.dims = dims
-
-        samples = opt("vbench_samples")
-        if samples is None:
-            samples = config.getini("vbench_samples") or 5
-        try:
-            self.samples = int(samples)
-            if self.samples < 1:
-                raise ValueError
-        except ValueError:
-            raise pytest.UsageError(f"--vbench-samples must be a positive integer, got {samples!r}") from None
-
-        try:
-            if self.mode == "custom":
-                if opt("vbench_full_info"):
-                    raise pytest.UsageError("--vbench-full-info is for standard mode; custom mode reads prompts "
-                                            "from file names or --vbench-prompt-file")
-                self.cases, self.suite = suite.custom_cases(dims, self.videos, opt("vbench_prompt_file"))
-                if not self.cases:
-                    raise pytest.UsageError(f"--vbench-videos: no .mp4/.gif/.png video in {self.videos}")
-            else:
+            if self.mode == "standard":
                 if opt("vbench_prompt_file"):
                     raise pytest.UsageError("--vbench-prompt-file needs --vbench-mode custom")
                 self.suite = suite.load_suite(opt("vbench_full_info"))
-                self.cases = suite.standard_cases(self.suite, dims, self.videos, self.samples)
+                self.dims = self._select_dims({d for e in self.suite.entries for d in e["dimension"]})
+                self.cases = suite.standard_cases(self.suite, self.dims, self.videos, self.samples)
+            else:
+                if opt("vbench_full_info"):
+                    raise pytest.UsageError("--vbench-full-info is for standard mode; custom mode reads prompts "
+                                            "from file names or --vbench-prompt-file")
+                self.dims = self._select_dims(None)
+                self.cases, self.suite = suite.custom_cases(self.dims, self.videos, opt("vbench_prompt_file"))
+                if not self.cases:
+                    raise pytest.UsageError(f"--vbench-videos: no .mp4/.gif/.png video in {self.videos}")
         except suite.SuiteError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -169,6 +138,48 @@ class VBenchSession:
         self.report = None
         self.verdict = None
         self.written: list[Path] = []
+
+    def _samples(self) -> int:
+        samples = self.config.getoption("vbench_samples")
+        if samples is None:
+            samples = self.config.getini("vbench_samples") or 5
+        try:
+            value = int(samples)
+            if value < 1:
+                raise ValueError
+        except ValueError:
+            raise pytest.UsageError(f"--vbench-samples must be a positive integer, got {samples!r}") from None
+        return value
+
+    def _select_dims(self, in_suite: set[str] | None):
+        """--vbench-dims (validated), else the implemented dimensions the suite (or custom mode) covers."""
+        from . import dimensions
+
+        text = self.config.getoption("vbench_dims") or self.config.getini("vbench_dims")
+        try:
+            if text:
+                dims = dimensions.parse_list(text)
+            else:
+                dims = [d for d in dimensions.implemented()
+                        if (d.custom_mode if in_suite is None else d.name in in_suite)]
+        except dimensions.UnknownDimension as exc:
+            raise pytest.UsageError(f"--vbench-dims: {exc}; known: {', '.join(dimensions.DIMENSIONS)}") from None
+        if self.mode == "custom":
+            bad = [d.name for d in dims if not d.custom_mode]
+            if bad:
+                allowed = ", ".join(n for n, d in dimensions.DIMENSIONS.items() if d.custom_mode)
+                raise pytest.UsageError(f"--vbench-mode custom cannot run {', '.join(bad)}: they need the "
+                                        f"suite's auxiliary info (objects, colours, scenes, styles); "
+                                        f"custom mode supports {allowed}")
+        not_impl = [d.name for d in dims if not d.implemented]
+        if not_impl:
+            raise pytest.UsageError(f"--vbench-dims: not implemented in this version of pytest-vbench: "
+                                    f"{', '.join(not_impl)} (implemented: "
+                                    f"{', '.join(d.name for d in dimensions.implemented())})")
+        if not dims:
+            raise pytest.UsageError("vbench: no implemented dimension is covered by the prompt suite; "
+                                    "name some with --vbench-dims")
+        return dims
 
     # -- per process
     def runtime(self, worker_id: str | None):
