@@ -1,0 +1,110 @@
+"""Run one dimension of the OFFICIAL vbench 0.1.5 on given videos and write its output as JSON.
+
+Run with the Python of a separate virtualenv that has ``vbench==0.1.5`` (see tools/README.md);
+never with the project's environment. Nothing here copies VBench code: it builds the inputs the
+official ``compute_<dimension>`` functions expect and calls them.
+
+    $OFFICIAL/bin/python tools/run_official.py --dimension temporal_flickering \
+        --videos tests/parity/videos/temporal_flickering --out out.json [--cache-dir DIR]
+
+The videos are listed as one prompt entry per file (prompt = file name rule of custom mode), or as
+given by ``--full-info`` (a VBench_full_info-style JSON whose entries may already carry
+``video_list``). Output: ``{"dimension", "score", "records", "versions", "seconds"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+
+def submodules_for(dimension: str, cache: Path) -> dict:
+    """The ``submodules_dict`` entry ``vbench.utils.init_submodules`` builds, pointing at ``cache``."""
+    c = str(cache)
+    table = {
+        "temporal_flickering": [],
+        "background_consistency": [f"{c}/clip_model/ViT-B-32.pt", "all"],
+        "aesthetic_quality": [f"{c}/clip_model/ViT-L-14.pt", f"{c}/aesthetic_model/emb_reader"],
+        "imaging_quality": {"model_path": f"{c}/pyiqa_model/musiq_spaq_ckpt-358bb6af.pth"},
+        "appearance_style": {"name": f"{c}/clip_model/ViT-B-32.pt"},
+        "motion_smoothness": {"config": None, "ckpt": f"{c}/amt_model/amt-s.pth"},
+        "dynamic_degree": {"model": f"{c}/raft_model/models/raft-things.pth", "small": False,
+                           "mixed_precision": False, "alternate_corr": False},
+        "human_action": [f"{c}/umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth"],
+        "temporal_style": {"pretrain": f"{c}/ViCLIP/ViClip-InternVid-10M-FLT.pth"},
+        "overall_consistency": {"pretrain": f"{c}/ViCLIP/ViClip-InternVid-10M-FLT.pth"},
+        "subject_consistency": {"repo_or_dir": f"{c}/dino_model/facebookresearch_dino_main/",
+                                "path": f"{c}/dino_model/dino_vitbase16_pretrain.pth",
+                                "model": "dino_vitb16", "source": "local"},
+    }
+    if dimension not in table:
+        raise SystemExit(f"run_official.py: no submodule recipe for {dimension}")
+    entry = table[dimension]
+    if dimension == "motion_smoothness":
+        import vbench
+
+        entry["config"] = str(Path(vbench.__file__).parent / "third_party/amt/cfgs/AMT-S.yaml")
+    return entry
+
+
+def full_info_for(dimension: str, videos: list[Path]) -> list[dict]:
+    """One entry per video: prompt from the file name (stem minus a trailing -<digits>)."""
+    entries = []
+    for v in videos:
+        prompt = re.sub(r"-\d+$", "", Path(v.name).stem)
+        entries.append({"prompt_en": prompt, "dimension": [dimension], "video_list": [str(v)]})
+    return entries
+
+
+def versions() -> dict:
+    out = {"python": sys.version.split()[0]}
+    for dist in ("vbench", "torch", "torchvision", "numpy", "opencv-python", "opencv-python-headless",
+                 "decord", "pyiqa", "timm", "transformers", "openai-clip", "Pillow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dimension", required=True)
+    ap.add_argument("--videos", required=True, help="a directory of videos (sorted by name) or one file")
+    ap.add_argument("--full-info", help="JSON entries with video_list (overrides the per-file entries)")
+    ap.add_argument("--cache-dir", default=os.environ.get("VBENCH_CACHE_DIR", ""))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    vpath = Path(args.videos)
+    videos = sorted(vpath.iterdir()) if vpath.is_dir() else [vpath]
+    entries = json.loads(Path(args.full_info).read_text()) if args.full_info else full_info_for(args.dimension, videos)
+    module = importlib.import_module(f"vbench.{args.dimension}")
+    compute = getattr(module, f"compute_{args.dimension}")
+    with tempfile.TemporaryDirectory() as tmp:
+        info = Path(tmp) / "full_info.json"
+        info.write_text(json.dumps(entries))
+        t0 = time.perf_counter()
+        score, records = compute(str(info), torch.device("cpu"),
+                                 submodules_for(args.dimension, Path(args.cache_dir)))
+        seconds = time.perf_counter() - t0
+    out = {"dimension": args.dimension, "score": float(score), "records": records, "versions": versions(),
+           "seconds": seconds}
+    Path(args.out).write_text(json.dumps(out, indent=2, default=float))
+    print(json.dumps({"score": out["score"], "records": len(records), "seconds": round(seconds, 3)}))
+
+
+if __name__ == "__main__":
+    main()
