@@ -392,6 +392,7 @@ class ResultsPlugin:
                 f"{len(vb.dims)} dimension(s), {len(vb.cases)} item(s), videos {vb.videos}")
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may not be installed
 def pytest_xdist_auto_num_workers(config: pytest.Config):
     """``-n auto`` with vbench active: one worker per visible accelerator (default rule when none)."""
     if not _active(config):
