@@ -149,7 +149,7 @@ def test_keyword_with_spaces_lf_and_exitfirst(pytester, small_suite, flicker_vid
 
 def test_collect_only_lists_items(pytester, small_suite, flicker_videos):
     result = run(pytester, "--vbench-videos", flicker_videos, "--vbench-full-info", small_suite,
-                 "--collect-only", "-q")
+                 "--collect-only", "-q", "-p", "no:xdist")  # the plugin works without pytest-xdist
     result.stdout.fnmatch_lines(["vbench::temporal_flickering[[]In a still frame, a stop sign[]]",
                                  "*3 tests collected*"])
     assert "VBench summary" not in result.stdout.str()
