@@ -25,18 +25,6 @@ def _cache_dir(arg: str | None) -> Path:
     return Path(os.path.expandvars(os.path.expanduser(arg))) if arg else default_cache_dir()
 
 
-def checkpoint_state(path: Path) -> str:
-    """present / missing / empty for a cache path (weights.verify may refine it)."""
-    from . import weights
-
-    verify = getattr(weights, "state", None)
-    if verify is not None:
-        return verify(path)
-    if not path.is_file():
-        return "missing"
-    return "empty" if path.stat().st_size == 0 else "present"
-
-
 def run_list(args: argparse.Namespace) -> int:
     """Print every dimension (group, implemented, checkpoints) and every checkpoint's state."""
     from . import weights
@@ -50,9 +38,9 @@ def run_list(args: argparse.Namespace) -> int:
                      "folder": d.folder, "custom_mode": d.custom_mode, "checkpoints": ckpts})
     files = []
     for c in weights.CHECKPOINTS:
-        p = cache / c.path
-        state = checkpoint_state(p)
-        files.append({"path": c.path, "state": state, "size": p.stat().st_size if p.is_file() else None,
+        p = weights.location(c, cache)
+        state = weights.state(c, cache)
+        files.append({"path": str(p.relative_to(cache)) if p.is_relative_to(cache) else str(p), "state": state, "size": p.stat().st_size if p.is_file() else None,
                       "dimensions": weights.dims_needing(c)})
     if args.json:
         print(json.dumps({"cache_dir": str(cache), "dimensions": dims, "checkpoints": files}, indent=2))
@@ -66,6 +54,31 @@ def run_list(args: argparse.Namespace) -> int:
         size = "" if f["size"] is None else f"{f['size'] / 1e6:,.1f} MB"
         print(f"  {f['state']:<8} {f['path']:<56} {size:>12}")
     return 0
+
+
+def _add_download(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dims", help="comma-separated dimensions (default: every dimension)")
+    p.add_argument("--cache-dir", help="checkpoint cache (default $VBENCH_CACHE_DIR or ~/.cache/vbench)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_download(args: argparse.Namespace) -> int:
+    """Fetch the checkpoints the selected dimensions need; exit 1 if any failed."""
+    from . import download
+    from .dimensions import DIMENSIONS, UnknownDimension, parse_list
+
+    try:
+        dims = [d.name for d in parse_list(args.dims)] if args.dims else list(DIMENSIONS)
+    except UnknownDimension as exc:
+        print(f"pytest-vbench download: {exc}", file=sys.stderr)
+        return 2
+    cache = _cache_dir(args.cache_dir)
+    outcomes = download.download(dims, cache, progress=not args.quiet)
+    for path, outcome in outcomes:
+        print(f"{outcome:<11} {path}" if not outcome.startswith("FAILED") else f"{path}: {outcome}")
+    failed = [p for p, o in outcomes if o.startswith("FAILED")]
+    print(f"cache {cache}: {len(outcomes) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
 
 
 def _add_merge(p: argparse.ArgumentParser) -> None:
@@ -90,6 +103,7 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "download": ("fetch the checkpoints of the selected dimensions into the cache", _add_download, run_download),
     "list": ("list dimensions, their checkpoints and the cache state", _add_list, run_list),
     "merge": ("merge --vbench-json reports of several shards", _add_merge, run_merge),
 }

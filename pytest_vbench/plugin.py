@@ -389,7 +389,7 @@ class ResultsPlugin:
         """One header line saying what will be scored."""
         vb = self.vb
         return (f"vbench: {vb.mode} mode, suite {vb.suite.source} (sha256 {vb.suite.sha256[:12]}), "
-                f"{len(vb.dims)} dimension(s), {len(vb.cases)} item(s), videos {vb.videos}")
+                f"{len(vb.dims)} dimension(s), {len(vb.cases)} item(s), videos {vb.videos}, cache {vb.cache_dir}")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may not be installed

@@ -210,3 +210,17 @@ def test_plugin_is_silent_and_light_when_inactive(pytester):
             "print(sorted(m for m in ('torch', 'numpy', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_cache_dir_resolution_order(pytester, small_suite, flicker_videos, tmp_path, monkeypatch):
+    common = ["--vbench-videos", flicker_videos, "--vbench-full-info", small_suite, "--collect-only", "-q", "-v"]
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("VBENCH_CACHE_DIR", raising=False)
+    run(pytester, *common).stdout.fnmatch_lines([f"*cache {tmp_path}/home/.cache/vbench"])
+    monkeypatch.setenv("VBENCH_CACHE_DIR", str(tmp_path / "env"))
+    run(pytester, *common).stdout.fnmatch_lines([f"*cache {tmp_path}/env"])
+    monkeypatch.setenv("CACHEROOT", str(tmp_path / "ini"))
+    ini = pytester.makeini("[pytest]\nvbench_cache_dir = $CACHEROOT/c\n")
+    run(pytester, *common, "-c", ini).stdout.fnmatch_lines([f"*cache {tmp_path}/ini/c"])
+    run(pytester, *common, "-c", ini, "--vbench-cache-dir", "~/opt").stdout.fnmatch_lines(
+        [f"*cache {tmp_path}/home/opt"])

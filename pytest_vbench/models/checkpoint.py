@@ -1,0 +1,67 @@
+"""Loading checkpoint files for the model families: clear errors, weights_only, strict key checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import weights
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, damaged, or does not fit the model."""
+
+
+def resolve(rel: str, runtime) -> Path:
+    """The cache path of a table row, or a CheckpointError naming the file, its users and the fix."""
+    ckpt = weights.by_path(rel)
+    path = weights.location(ckpt, runtime.cache_dir)
+    users = ", ".join(weights.dims_needing(ckpt))
+    if not path.is_file():
+        raise CheckpointError(f"missing checkpoint {path} (needed by {users}); fetch it with "
+                              f"`{weights.download_command(weights.dims_needing(ckpt), runtime.cache_dir)}`")
+    try:
+        weights.verify(ckpt, runtime.cache_dir)
+    except weights.CorruptCheckpoint as exc:
+        raise CheckpointError(f"{exc}; delete it and run "
+                              f"`{weights.download_command(weights.dims_needing(ckpt), runtime.cache_dir)}`") from None
+    return path
+
+
+def load_state_dict(path: Path, *, unwrap: tuple[str, ...] = (), strip_prefix: str = "") -> dict:
+    """``torch.load(weights_only=True)`` on CPU, optionally taking ``ckpt[key]`` and stripping a key prefix.
+
+    A damaged file raises :class:`CheckpointError` naming it instead of an unpickling traceback.
+    """
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle/zip errors take many forms
+        raise CheckpointError(f"{path} cannot be read as a torch checkpoint ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200]}); it is truncated or corrupt: delete it and "
+                              f"download it again") from None
+    for key in unwrap:
+        if isinstance(obj, dict) and key in obj:
+            obj = obj[key]
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path} does not hold a state dict (found {type(obj).__name__})")
+    if strip_prefix:
+        obj = {k[len(strip_prefix):] if k.startswith(strip_prefix) else k: v for k, v in obj.items()}
+    return obj
+
+
+def check_keys(model, state: dict, path: Path, *, ignore: tuple[str, ...] = ()) -> None:
+    """Fail, naming the keys, when ``state`` does not fill ``model`` exactly (strict loading with a message)."""
+    expected = set(model.state_dict())
+    got = set(state)
+    missing = sorted(k for k in expected - got if not k.startswith(ignore))
+    unexpected = sorted(k for k in got - expected if not k.startswith(ignore))
+    if missing or unexpected:
+        def show(keys):
+            return ", ".join(keys[:8]) + (f" … (+{len(keys) - 8})" if len(keys) > 8 else "")
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing key(s): {show(missing)}")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected key(s): {show(unexpected)}")
+        raise CheckpointError(f"{path} does not match the model: {'; '.join(parts)}")
