@@ -119,3 +119,21 @@ def test_bad_files_raise_video_error(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(VideoError, match="no such video file"):
         load_video(tmp_path / "nope.gif")
+
+
+def test_models_load_once_per_family_and_lazily(monkeypatch, tmp_path):
+    import types
+
+    from pytest_vbench import models
+
+    loads = []
+    fake = types.ModuleType("pytest_vbench.models.fakefam")
+    fake.load = lambda runtime: loads.append(runtime.device) or object()
+    monkeypatch.setitem(__import__("sys").modules, "pytest_vbench.models.fakefam", fake)
+    monkeypatch.setitem(models.LOADERS, "fakefam", "fakefam:load")
+    rt = Runtime("cuda:1", tmp_path)
+    assert loads == [] and rt.loaded_families == []
+    first = rt.model("fakefam")
+    assert rt.model("fakefam") is first and loads == ["cuda:1"] and rt.loaded_families == ["fakefam"]
+    with pytest.raises(models.ModelUnavailable, match="no loader for model family 'nope'"):
+        rt.model("nope")
