@@ -224,3 +224,28 @@ def test_cache_dir_resolution_order(pytester, small_suite, flicker_videos, tmp_p
     run(pytester, *common, "-c", ini).stdout.fnmatch_lines([f"*cache {tmp_path}/ini/c"])
     run(pytester, *common, "-c", ini, "--vbench-cache-dir", "~/opt").stdout.fnmatch_lines(
         [f"*cache {tmp_path}/home/opt"])
+
+
+def test_model_dimension_end_to_end_with_fake_checkpoints(pytester, tmp_path):
+    pytest.importorskip("pyiqa")
+    pytest.importorskip("decord")
+    from pytest_vbench import fake_checkpoints
+
+    d = tmp_path / "custom"
+    d.mkdir()
+    write_video(d / "a dog running-0.mp4", noise_frames(1, n=4))
+    write_video(d / "a dog running-1.mp4", noise_frames(2, n=4))
+    cache = tmp_path / "cache"
+    common = ["--vbench-videos", d, "--vbench-mode", "custom", "--vbench-dims", "imaging_quality,temporal_flickering",
+              "--vbench-cache-dir", cache]
+    result = run(pytester, *common)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # preflight: nothing runs without the checkpoint
+    result.stderr.fnmatch_lines(["*missing  *pyiqa_model/musiq_spaq_ckpt-358bb6af.pth  (needed by imaging_quality)",
+                                 "*pytest-vbench download --dims imaging_quality,temporal_flickering*"])
+    fake_checkpoints.write("musiq", cache, seed=0, tiny=True)
+    out = tmp_path / "r.json"
+    run(pytester, *common, "--vbench-json", out, "-n", "2").assert_outcomes(passed=2)
+    report = load(out)
+    iq = report["dimensions"]["imaging_quality"]
+    assert iq["videos"]["scored"] == 2 and iq["raw"] is not None
+    assert iq["raw"] == pytest.approx(np.mean([r["record"]["video_results"] for r in iq["results"]]) / 100)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 
 #: family -> "module:function" (relative to this package)
-LOADERS: dict[str, str] = {}
+LOADERS: dict[str, str] = {
+    "musiq": "musiq:load",
+}
 
 
 class ModelUnavailable(RuntimeError):

@@ -1,0 +1,81 @@
+"""Make the parity references of the image-feature dimensions with the official vbench 0.1.5.
+
+    python tools/parity_image.py --official ../vbench-official/bin/python --dims imaging_quality
+
+For each seed, writes seeded random full-size checkpoints (pytest_vbench.fake_checkpoints) into a
+temporary cache, runs tools/run_official.py with the official interpreter on the committed inputs
+in tests/parity/videos/image, and stores per-video values plus a fingerprint of the checkpoint in
+tests/parity/<dimension>.json. Run it with the project's own environment (it needs pyiqa etc. to
+write the checkpoints).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEOS = ROOT / "tests" / "parity" / "videos" / "image"
+FAMILY = {"imaging_quality": ["musiq"]}
+# videos the official code cannot score (it divides by zero on one frame)
+SKIP = {"subject_consistency": {"single-0.mp4", "still-0.png"},
+        "background_consistency": {"single-0.mp4", "still-0.png"}}
+
+
+def fingerprint(paths: list[Path]) -> float:
+    """Sum of |w| over every tensor of the checkpoints (detects a generator that drifted)."""
+    import torch
+
+    total = 0.0
+    for p in paths:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+        for v in obj.values():
+            if torch.is_tensor(v) and v.is_floating_point():
+                total += float(v.double().abs().sum())
+    return total
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from pytest_vbench import fake_checkpoints
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--official", required=True, help="python of the official vbench 0.1.5 virtualenv")
+    ap.add_argument("--dims", default="imaging_quality")
+    ap.add_argument("--seeds", default="0,1")
+    args = ap.parse_args()
+    for dim in args.dims.split(","):
+        runs = {}
+        for seed in map(int, args.seeds.split(",")):
+            with tempfile.TemporaryDirectory() as tmp:
+                cache, vids = Path(tmp) / "cache", Path(tmp) / "videos"
+                vids.mkdir()
+                for v in sorted(VIDEOS.iterdir()):
+                    if v.name not in SKIP.get(dim, ()):
+                        (vids / v.name).symlink_to(v)
+                written = [p for fam in FAMILY[dim] for p in fake_checkpoints.write(fam, cache, seed=seed)]
+                out = Path(tmp) / "out.json"
+                subprocess.run([args.official, str(ROOT / "tools" / "run_official.py"), "--dimension", dim,
+                                "--videos", str(vids), "--cache-dir", str(cache), "--out", str(out)], check=True)
+                result = json.loads(out.read_text())
+                runs[str(seed)] = {
+                    "fingerprint": fingerprint(written),
+                    "score": result["score"],
+                    "records": [{**{k: v for k, v in r.items() if k != "video_path"},
+                                 "video": Path(r["video_path"]).name} for r in result["records"]],
+                    "official_seconds": result["seconds"],
+                }
+                versions = result["versions"]
+        ref = {"dimension": dim, "videos": "tests/parity/videos/image", "checkpoints": FAMILY[dim],
+               "made_by": "tools/parity_image.py", "versions": versions, "runs": runs}
+        path = ROOT / "tests" / "parity" / f"{dim}.json"
+        path.write_text(json.dumps(ref, indent=2) + "\n")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
