@@ -49,7 +49,62 @@ def write_musiq(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     return _save(model.state_dict(), Path(cache_dir) / "pyiqa_model" / "musiq_spaq_ckpt-358bb6af.pth")
 
 
-WRITERS = {"musiq": write_musiq}
+CLIP_SIZES = {
+    # name: (vision width, layers, patch, text width, layers, embed dim)
+    "ViT-B-32": (768, 12, 32, 512, 12, 512),
+    "ViT-L-14": (1024, 24, 14, 768, 12, 768),
+    "tiny-ViT-B-32": (64, 2, 32, 64, 2, 512),
+    "tiny-ViT-L-14": (64, 2, 32, 64, 2, 768),  # the aesthetic head needs 768-d features
+}
+
+
+def write_clip(cache_dir: Path, name: str = "ViT-B-32", seed: int = 0, tiny: bool = False) -> Path:
+    """``clip_model/<name>.pt``: an OpenAI-style TorchScript archive (224 px, context 77, vocab 49408).
+
+    Only its state dict matters to both the official ``clip.load(jit=False)`` and our loader; the
+    archive is a trace of an open_clip CLIP with the OpenAI key layout and QuickGELU.
+    """
+    import torch
+    from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
+
+    vw, vl, patch, tw, tl, embed = CLIP_SIZES[f"tiny-{name}" if tiny else name]
+    model = CLIP(embed, CLIPVisionCfg(layers=vl, width=vw, patch_size=patch, image_size=224),
+                 CLIPTextCfg(context_length=77, vocab_size=49408, width=tw, heads=tw // 64, layers=tl),
+                 quick_gelu=True).eval()
+    _randomise(model, seed, scale=3.0)  # sharper attention: features that vary with the image
+    mask = model._buffers.pop("attn_mask")  # OpenAI archives hold no attention-mask tensor: trace it as a constant
+    model.attn_mask = mask
+    with torch.no_grad():
+        model.logit_scale.fill_(4.6052)  # ln(100), the OpenAI value
+        traced = torch.jit.trace(model, (torch.zeros(1, 3, 224, 224), torch.zeros(1, 77, dtype=torch.long)),
+                                 check_trace=False)
+    path = Path(cache_dir) / "clip_model" / f"{name}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.jit.save(traced, str(path))
+    return path
+
+
+def write_clip_b32(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
+    """CLIP ViT-B/32 (background_consistency, appearance_style)."""
+    return write_clip(cache_dir, "ViT-B-32", seed, tiny)
+
+
+def write_clip_l14(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
+    """CLIP ViT-L/14 (aesthetic_quality)."""
+    return write_clip(cache_dir, "ViT-L-14", seed, tiny)
+
+
+def write_aesthetic(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
+    """``aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth``: ``Linear(768, 1)`` state dict."""
+    import torch
+
+    head = torch.nn.Linear(768, 1)
+    _randomise(head, seed, scale=3.0)
+    return _save(head.state_dict(), Path(cache_dir) / "aesthetic_model" / "emb_reader" / "sa_0_4_vit_l_14_linear.pth")
+
+
+WRITERS = {"musiq": write_musiq, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
+           "aesthetic": write_aesthetic}
 
 
 def write(family: str, cache_dir: Path, seed: int = 0, tiny: bool = False) -> list[Path]:

@@ -91,6 +91,7 @@ class Runtime:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.options = dict(options or {})
         self.frames = FrameCache()
+        self.memo: dict[str, dict] = {}  # per-process caches of dimension modules (e.g. text features)
         self._models: dict[str, Any] = {}
 
     def model(self, family: str) -> Any:

@@ -20,7 +20,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "parity" / "videos" / "image"
-FAMILY = {"imaging_quality": ["musiq"]}
+FAMILY = {"imaging_quality": ["musiq"], "background_consistency": ["clip_b32"],
+          "appearance_style": ["clip_b32"], "aesthetic_quality": ["clip_l14", "aesthetic"]}
+# CLIP references use tiny CLIPs (the official clip.load builds any size from the state dict)
+TINY = {"background_consistency", "appearance_style", "aesthetic_quality"}
+AUX = {"appearance_style": {"appearance_style": "oil painting"}}
 # videos the official code cannot score (it divides by zero on one frame)
 SKIP = {"subject_consistency": {"single-0.mp4", "still-0.png"},
         "background_consistency": {"single-0.mp4", "still-0.png"}}
@@ -30,9 +34,12 @@ def fingerprint(paths: list[Path]) -> float:
     """Sum of |w| over every tensor of the checkpoints (detects a generator that drifted)."""
     import torch
 
+    from pytest_vbench.models.clip import is_torchscript
+
     total = 0.0
     for p in paths:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+        obj = (torch.jit.load(str(p), map_location="cpu").state_dict() if is_torchscript(p)
+               else torch.load(p, map_location="cpu", weights_only=True))
         for v in obj.values():
             if torch.is_tensor(v) and v.is_floating_point():
                 total += float(v.double().abs().sum())
@@ -57,10 +64,13 @@ def main() -> None:
                 for v in sorted(VIDEOS.iterdir()):
                     if v.name not in SKIP.get(dim, ()):
                         (vids / v.name).symlink_to(v)
-                written = [p for fam in FAMILY[dim] for p in fake_checkpoints.write(fam, cache, seed=seed)]
+                written = [p for fam in FAMILY[dim]
+                           for p in fake_checkpoints.write(fam, cache, seed=seed, tiny=dim in TINY)]
                 out = Path(tmp) / "out.json"
+                extra = ["--aux", json.dumps(AUX[dim])] if dim in AUX else []
                 subprocess.run([args.official, str(ROOT / "tools" / "run_official.py"), "--dimension", dim,
-                                "--videos", str(vids), "--cache-dir", str(cache), "--out", str(out)], check=True)
+                                "--videos", str(vids), "--cache-dir", str(cache), "--out", str(out), *extra],
+                               check=True)
                 result = json.loads(out.read_text())
                 runs[str(seed)] = {
                     "fingerprint": fingerprint(written),
@@ -71,6 +81,7 @@ def main() -> None:
                 }
                 versions = result["versions"]
         ref = {"dimension": dim, "videos": "tests/parity/videos/image", "checkpoints": FAMILY[dim],
+               "tiny": dim in TINY, "aux": AUX.get(dim),
                "made_by": "tools/parity_image.py", "versions": versions, "runs": runs}
         path = ROOT / "tests" / "parity" / f"{dim}.json"
         path.write_text(json.dumps(ref, indent=2) + "\n")

@@ -31,7 +31,7 @@ def submodules_for(dimension: str, cache: Path) -> dict:
     c = str(cache)
     table = {
         "temporal_flickering": [],
-        "background_consistency": [f"{c}/clip_model/ViT-B-32.pt", "all"],
+        "background_consistency": [f"{c}/clip_model/ViT-B-32.pt", False],
         "aesthetic_quality": [f"{c}/clip_model/ViT-L-14.pt", f"{c}/aesthetic_model/emb_reader"],
         "imaging_quality": {"model_path": f"{c}/pyiqa_model/musiq_spaq_ckpt-358bb6af.pth"},
         "appearance_style": {"name": f"{c}/clip_model/ViT-B-32.pt"},
@@ -55,12 +55,15 @@ def submodules_for(dimension: str, cache: Path) -> dict:
     return entry
 
 
-def full_info_for(dimension: str, videos: list[Path]) -> list[dict]:
-    """One entry per video: prompt from the file name (stem minus a trailing -<digits>)."""
+def full_info_for(dimension: str, videos: list[Path], aux: dict | None = None) -> list[dict]:
+    """One entry per video: prompt from the file name (stem minus a trailing -<digits>), optional aux info."""
     entries = []
     for v in videos:
         prompt = re.sub(r"-\d+$", "", Path(v.name).stem)
-        entries.append({"prompt_en": prompt, "dimension": [dimension], "video_list": [str(v)]})
+        entry = {"prompt_en": prompt, "dimension": [dimension], "video_list": [str(v)]}
+        if aux is not None:
+            entry["auxiliary_info"] = {dimension: aux}
+        entries.append(entry)
     return entries
 
 
@@ -83,6 +86,8 @@ def main() -> None:
     ap.add_argument("--cache-dir", default=os.environ.get("VBENCH_CACHE_DIR", ""))
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--aux", help="JSON auxiliary_info[dimension] given to every entry, e.g. "
+                                  "'{\"appearance_style\": \"oil painting\"}'")
     args = ap.parse_args()
 
     import torch
@@ -90,7 +95,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     vpath = Path(args.videos)
     videos = sorted(vpath.iterdir()) if vpath.is_dir() else [vpath]
-    entries = json.loads(Path(args.full_info).read_text()) if args.full_info else full_info_for(args.dimension, videos)
+    aux = json.loads(args.aux) if args.aux else None
+    entries = (json.loads(Path(args.full_info).read_text()) if args.full_info
+               else full_info_for(args.dimension, videos, aux))
     module = importlib.import_module(f"vbench.{args.dimension}")
     compute = getattr(module, f"compute_{args.dimension}")
     with tempfile.TemporaryDirectory() as tmp:
