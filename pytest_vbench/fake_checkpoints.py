@@ -8,6 +8,7 @@ from the checkpoint shapes (fast tests); the official code needs the full-size l
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 
@@ -47,6 +48,18 @@ def write_musiq(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     model = MUSIQ(pretrained=False, num_class=1, **kwargs)
     _randomise(model, seed)
     return _save(model.state_dict(), Path(cache_dir) / "pyiqa_model" / "musiq_spaq_ckpt-358bb6af.pth")
+
+
+def write_dino(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
+    """``dino_model/dino_vitbase16_pretrain.pth``: a flat state dict with DINO's (= timm's) key names."""
+    import torch
+    from timm.models.vision_transformer import VisionTransformer
+
+    size = dict(embed_dim=64, depth=2, num_heads=1) if tiny else dict(embed_dim=768, depth=12, num_heads=12)
+    model = VisionTransformer(img_size=224, patch_size=16, num_classes=0, qkv_bias=True,
+                              norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), **size)
+    _randomise(model, seed)
+    return _save(model.state_dict(), Path(cache_dir) / "dino_model" / "dino_vitbase16_pretrain.pth")
 
 
 CLIP_SIZES = {
@@ -103,7 +116,7 @@ def write_aesthetic(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     return _save(head.state_dict(), Path(cache_dir) / "aesthetic_model" / "emb_reader" / "sa_0_4_vit_l_14_linear.pth")
 
 
-WRITERS = {"musiq": write_musiq, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
+WRITERS = {"musiq": write_musiq, "dino": write_dino, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
            "aesthetic": write_aesthetic}
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "parity" / "videos" / "image"
-FAMILY = {"imaging_quality": ["musiq"], "background_consistency": ["clip_b32"],
+FAMILY = {"imaging_quality": ["musiq"], "subject_consistency": ["dino"], "background_consistency": ["clip_b32"],
           "appearance_style": ["clip_b32"], "aesthetic_quality": ["clip_l14", "aesthetic"]}
 # CLIP references use tiny CLIPs (the official clip.load builds any size from the state dict)
 TINY = {"background_consistency", "appearance_style", "aesthetic_quality"}
@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--official", required=True, help="python of the official vbench 0.1.5 virtualenv")
     ap.add_argument("--dims", default="imaging_quality")
     ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--dino-hub", help="copy of facebookresearch/dino (subject_consistency); never committed")
     args = ap.parse_args()
     for dim in args.dims.split(","):
         runs = {}
@@ -68,6 +69,8 @@ def main() -> None:
                            for p in fake_checkpoints.write(fam, cache, seed=seed, tiny=dim in TINY)]
                 out = Path(tmp) / "out.json"
                 extra = ["--aux", json.dumps(AUX[dim])] if dim in AUX else []
+                if args.dino_hub:
+                    extra += ["--dino-hub", args.dino_hub]
                 subprocess.run([args.official, str(ROOT / "tools" / "run_official.py"), "--dimension", dim,
                                 "--videos", str(vids), "--cache-dir", str(cache), "--out", str(out), *extra],
                                check=True)

@@ -43,7 +43,7 @@ def submodules_for(dimension: str, cache: Path) -> dict:
         "overall_consistency": {"pretrain": f"{c}/ViCLIP/ViClip-InternVid-10M-FLT.pth"},
         "subject_consistency": {"repo_or_dir": f"{c}/dino_model/facebookresearch_dino_main/",
                                 "path": f"{c}/dino_model/dino_vitbase16_pretrain.pth",
-                                "model": "dino_vitb16", "source": "local"},
+                                "model": "dino_vitb16", "source": "local", "read_frame": False},
     }
     if dimension not in table:
         raise SystemExit(f"run_official.py: no submodule recipe for {dimension}")
@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("--cache-dir", default=os.environ.get("VBENCH_CACHE_DIR", ""))
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dino-hub", help="a copy of the facebookresearch/dino repository (subject_consistency); "
+                                       "default <cache>/dino_model/facebookresearch_dino_main")
     ap.add_argument("--aux", help="JSON auxiliary_info[dimension] given to every entry, e.g. "
                                   "'{\"appearance_style\": \"oil painting\"}'")
     args = ap.parse_args()
@@ -101,11 +103,20 @@ def main() -> None:
     module = importlib.import_module(f"vbench.{args.dimension}")
     compute = getattr(module, f"compute_{args.dimension}")
     with tempfile.TemporaryDirectory() as tmp:
+        subs = submodules_for(args.dimension, Path(args.cache_dir))
+        if args.dimension == "subject_consistency":
+            # DINO's hub entry fetches its weights with load_state_dict_from_url: serve our file from a
+            # private TORCH_HOME so nothing is downloaded
+            if args.dino_hub:
+                subs["repo_or_dir"] = args.dino_hub
+            ckdir = Path(tmp) / "torch_home" / "hub" / "checkpoints"
+            ckdir.mkdir(parents=True)
+            (ckdir / "dino_vitbase16_pretrain.pth").symlink_to(Path(subs["path"]).resolve())
+            os.environ["TORCH_HOME"] = str(Path(tmp) / "torch_home")
         info = Path(tmp) / "full_info.json"
         info.write_text(json.dumps(entries))
         t0 = time.perf_counter()
-        score, records = compute(str(info), torch.device("cpu"),
-                                 submodules_for(args.dimension, Path(args.cache_dir)))
+        score, records = compute(str(info), torch.device("cpu"), subs)
         seconds = time.perf_counter() - t0
     out = {"dimension": args.dimension, "score": float(score), "records": records, "versions": versions(),
            "seconds": seconds}

@@ -12,6 +12,7 @@ import importlib
 #: family -> "module:function" (relative to this package)
 LOADERS: dict[str, str] = {
     "musiq": "musiq:load",
+    "dino": "dino:load",
     "clip_b32": "clip:load_b32",
     "clip_l14": "clip:load_l14",
     "aesthetic": "clip:load_aesthetic",

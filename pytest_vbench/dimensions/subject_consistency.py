@@ -1,0 +1,63 @@
+"""subject_consistency: DINO ViT-B/16 similarity of each frame to the previous and the first.
+
+* model: DINO ViT-B/16 (``dino_model/dino_vitbase16_pretrain.pth``), fp32
+* frames: L1 every frame, float32 0..255 -> T-dino: short side 224 bilinear without antialias or
+  rounding, **no crop** (aspect ratio kept), /255, ImageNet normalisation
+* per pair i >= 1: ``(max(0, cos(f_{i-1}, f_i)) + max(0, cos(f_0, f_i))) / 2`` on L2-normalised
+  class-token features; ``video_results = sum / (T - 1)``
+* unit: pair (dimension score = sum of pair scores / number of pairs over all videos)
+* frames go through the model in batches (the official code feeds one at a time; same numbers
+  to ~1e-7)
+* reproduces: ``vbench/subject_consistency.py`` of vbench 0.1.5 (single-process aggregation; the
+  official multi-GPU path averages per-video values instead)
+
+A one-frame video divides by zero officially; here it fails its item with a message.
+"""
+
+from __future__ import annotations
+
+from ..scoring import VideoScore
+from ..video import VideoError, load_video
+from .background_consistency import pair_scores
+
+BATCH = 8
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def preprocess(frames):
+    """uint8 ``(T, H, W, 3)`` -> float ``(T, 3, 224, W')`` (T-dino)."""
+    import torch
+    from torchvision import transforms as T
+
+    pipe = T.Compose([T.Resize(size=224, antialias=False), T.Lambda(lambda x: x.float().div(255.0)),
+                      T.Normalize(MEAN, STD)])
+    return torch.cat([pipe(torch.from_numpy(frames[i:i + 16]).permute(0, 3, 1, 2).float())
+                      for i in range(0, len(frames), 16)])
+
+
+def encode(model, images, device: str):
+    """L2-normalised DINO features, in batches."""
+    import torch
+    import torch.nn.functional as F
+
+    from ..models.dino import features
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), BATCH):
+            out.append(features(model, images[i:i + BATCH].to(device)))
+    return F.normalize(torch.cat(out), dim=-1, p=2)
+
+
+def score_video(video, case, runtime) -> VideoScore:
+    """Score one video."""
+    frames = runtime.decoded(video.path, "decord", lambda: load_video(video.path))
+    if len(frames) < 2:
+        raise VideoError(f"{video.path}: has {len(frames)} frame; subject_consistency compares frame pairs and "
+                         f"needs at least 2 (the official code divides by zero here)")
+    feats = encode(runtime.model("dino"), preprocess(frames), runtime.device)
+    video_sim = 0.0
+    for s in pair_scores(feats):
+        video_sim += s
+    n = len(frames) - 1
+    return VideoScore(video_sim, n, {"video_results": video_sim / n})

@@ -1,0 +1,97 @@
+"""subject_consistency: DINO on timm with DINO's position-embedding rule; parity with vbench 0.1.5.
+
+tests/parity/subject_consistency.json was made by tools/parity_image.py (official code, DINO hub
+code from facebookresearch/dino, full-size seeded random weights). Random weights give pair
+similarities near 1, so values are held to 1e-6 (both sides fp32 on CPU).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("timm")
+
+from pytest_vbench import fake_checkpoints  # noqa: E402
+from pytest_vbench.dimensions import subject_consistency as sc  # noqa: E402
+from pytest_vbench.models import dino  # noqa: E402
+from pytest_vbench.runtime import Runtime  # noqa: E402
+from pytest_vbench.suite import VideoRef  # noqa: E402
+from pytest_vbench.video import VideoError, load_video  # noqa: E402
+from tools_fingerprint import fingerprint  # noqa: E402
+
+HERE = Path(__file__).parent
+REF = json.loads((HERE / "parity" / "subject_consistency.json").read_text())
+VIDEOS = HERE / "parity" / "videos" / "image"
+FAST = {"anim-0.gif", "big3-0.mp4"}
+
+
+@pytest.fixture(scope="module")
+def full_cache(tmp_path_factory):
+    made = {}
+
+    def get(seed: str) -> Path:
+        if seed not in made:
+            cache = tmp_path_factory.mktemp(f"dino{seed}")
+            paths = fake_checkpoints.write("dino", cache, seed=int(seed))
+            assert fingerprint(paths) == pytest.approx(REF["runs"][seed]["fingerprint"], rel=1e-12)
+            made[seed] = cache
+        return made[seed]
+    return get
+
+
+def _check(seed, names, full_cache):
+    rt = Runtime("cpu", full_cache(seed))
+    worst = 0.0
+    for rec in REF["runs"][seed]["records"]:
+        if names is None or rec["video"] in names:
+            ours = sc.score_video(VideoRef(VIDEOS / rec["video"], 0), None, rt)
+            worst = max(worst, abs(ours.record["video_results"] - rec["video_results"]))
+    assert worst <= 1e-6, f"max |ours - official| = {worst:.2e}"
+
+
+def test_parity_fast_subset(full_cache):
+    _check("0", FAST, full_cache)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", sorted(REF["runs"]))
+def test_parity_all(seed, full_cache):
+    _check(seed, None, full_cache)
+
+
+def test_tiny_checkpoint_and_shapes(tmp_path):
+    fake_checkpoints.write("dino", tmp_path, seed=1, tiny=True)
+    rt = Runtime("cpu", tmp_path)
+    model = rt.model("dino")
+    cfg = dino.config_from_state(model.state_dict())
+    assert (cfg["embed_dim"], cfg["depth"], cfg["num_heads"], cfg["patch_size"], cfg["img_size"]) == (64, 2, 1, 16, 224)
+    frames = load_video(VIDEOS / "wide320x512-0.mp4")[:3]
+    images = sc.preprocess(frames)
+    assert tuple(images.shape) == (3, 3, 224, 358)  # short side 224, aspect kept, no crop
+    feats = sc.encode(model, images, "cpu")
+    assert feats.shape == (3, 64)
+    one_by_one = torch.cat([sc.encode(model, images[i:i + 1], "cpu") for i in range(3)])
+    assert torch.allclose(feats, one_by_one, atol=1e-6)
+
+
+def test_dino_position_embedding_rule(tmp_path):
+    fake_checkpoints.write("dino", tmp_path, seed=2, tiny=True)
+    model = Runtime("cpu", tmp_path).model("dino")
+    assert dino.dino_pos_embed(model, 14, 14) is model.pos_embed  # the training size: untouched
+    pe = dino.dino_pos_embed(model, 14, 22)
+    assert pe.shape == (1, 1 + 14 * 22, 64)
+    assert torch.equal(pe[:, 0], model.pos_embed[:, 0])
+    # the scale-factor rule differs from resizing to the target size (what timm's dynamic size does)
+    grid = model.pos_embed[:, 1:].reshape(1, 14, 14, 64).permute(0, 3, 1, 2)
+    by_size = torch.nn.functional.interpolate(grid, size=(14, 22), mode="bicubic")
+    assert not torch.allclose(pe[:, 1:], by_size.permute(0, 2, 3, 1).reshape(1, -1, 64), atol=1e-3)
+
+
+def test_one_frame_fails(tmp_path):
+    fake_checkpoints.write("dino", tmp_path, seed=0, tiny=True)
+    with pytest.raises(VideoError, match="needs at least 2"):
+        sc.score_video(VideoRef(VIDEOS / "single-0.mp4", 0), None, Runtime("cpu", tmp_path))
