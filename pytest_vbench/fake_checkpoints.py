@@ -62,6 +62,23 @@ def write_dino(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     return _save(model.state_dict(), Path(cache_dir) / "dino_model" / "dino_vitbase16_pretrain.pth")
 
 
+def write_raft(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
+    """``raft_model/models/raft-things.pth``: RAFT-large in the ORIGINAL DataParallel key layout.
+
+    (RAFT-large has one size; ``tiny`` is accepted and ignored.) torchvision's own seeded
+    initialisation is used: plain noise makes the 20 recurrent updates diverge to NaN.
+    """
+    import torch
+    from torchvision.models.optical_flow import raft_large
+
+    from .models.raft import from_torchvision
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = raft_large(weights=None, progress=False)
+    return _save(from_torchvision(model.state_dict()), Path(cache_dir) / "raft_model" / "models" / "raft-things.pth")
+
+
 CLIP_SIZES = {
     # name: (vision width, layers, patch, text width, layers, embed dim)
     "ViT-B-32": (768, 12, 32, 512, 12, 512),
@@ -116,7 +133,7 @@ def write_aesthetic(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     return _save(head.state_dict(), Path(cache_dir) / "aesthetic_model" / "emb_reader" / "sa_0_4_vit_l_14_linear.pth")
 
 
-WRITERS = {"musiq": write_musiq, "dino": write_dino, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
+WRITERS = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
            "aesthetic": write_aesthetic}
 
 

@@ -1,0 +1,117 @@
+"""dynamic_degree: does the video move? RAFT optical flow between sampled frames.
+
+* model: RAFT-large (``raft_model/models/raft-things.pth``), 20 updates, fp32
+* frames: OpenCV, BGR->RGB, float 0..255; every ``interval``-th frame with
+  ``interval = max(1, round(fps / 8))`` (Python round of OpenCV's fps); streamed through a window
+  of a few frames (the official code holds the whole video)
+* per pair: pad both frames to a multiple of 8 (replicate, split ``pad//2`` before), flow, magnitude
+  over the **padded** frame, score = float32 mean of the ``int(Hp*Wp*0.05)`` largest magnitudes
+* per video: ``thres = 6 * min(H, W) / 256`` (first frame, unpadded), ``count_num = round(4 *
+  kept/16)``; True as soon as the number of scores > thres reaches count_num while scanning the
+  pairs in order (so count_num 0 is True with one pair; a single kept frame is False)
+* unit: video (dimension score = mean of the booleans)
+* reproduces: ``vbench/dynamic_degree.py`` of vbench 0.1.5
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scoring import VideoScore
+from ..video import VideoError, opencv_fps, opencv_frames
+
+BATCH = 4  # frame pairs per RAFT forward pass
+#: RAFT's coarsest correlation level is 1/64 of the padded frame; with a side of 1 its bilinear lookup
+#: (align_corners) divides by zero and every score is NaN, which the official code silently turns
+#: into False. We refuse such videos instead.
+MIN_SIDE = 128
+
+
+def frame_interval(fps: float) -> int:
+    """The official temporal subsampling step."""
+    return max(1, round(fps / 8))
+
+
+def params(first_hw: tuple[int, int], kept: int) -> tuple[float, int]:
+    """(thres, count_num) of the official ``set_params``."""
+    return 6.0 * (min(first_hw) / 256.0), round(4 * (kept / 16.0))
+
+
+def moved(scores: list[float], thres: float, count_num: int) -> bool:
+    """The official ``check_move`` scan."""
+    count = 0
+    for s in scores:
+        if s > thres:
+            count += 1
+        if count >= count_num:
+            return True
+    return False
+
+
+def pad8(x):
+    """RAFT's ``InputPadder`` ('sintel' mode): replicate-pad H and W up to a multiple of 8."""
+    import torch.nn.functional as F
+
+    h, w = x.shape[-2:]
+    ph, pw = (((h // 8) + 1) * 8 - h) % 8, (((w // 8) + 1) * 8 - w) % 8
+    return F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2], mode="replicate")
+
+
+def top_magnitude(flow_hw2: np.ndarray) -> float:
+    """Mean of the 5 % largest flow magnitudes (float32, as the official ``get_score``)."""
+    rad = np.sqrt(np.square(flow_hw2[..., 0]) + np.square(flow_hw2[..., 1])).flatten()
+    cut = int(rad.size * 0.05)
+    return np.mean(np.abs(np.sort(-rad))[:cut]).item()  # contiguous, descending: the same float32 sum
+
+
+def pair_scores(model, frames, device: str) -> list[float]:
+    """Scores of consecutive pairs of an iterable of RGB uint8 ``(H, W, 3)`` frames, batched."""
+    import torch
+
+    from ..models.raft import flow
+
+    scores: list[float] = []
+    window: list = []
+
+    def run(pairs_from):
+        a = torch.stack(pairs_from[:-1]).to(device)
+        b = torch.stack(pairs_from[1:]).to(device)
+        with torch.no_grad():
+            fl = flow(model, pad8(a), pad8(b))
+        for f in fl.permute(0, 2, 3, 1).cpu().numpy():
+            scores.append(top_magnitude(f))
+
+    for frame in frames:
+        window.append(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float())
+        if len(window) == BATCH + 1:
+            run(window)
+            window = window[-1:]
+    if len(window) > 1:
+        run(window)
+    return scores
+
+
+def score_video(video, case, runtime) -> VideoScore:
+    """Score one video."""
+    import cv2
+
+    interval = frame_interval(opencv_fps(video.path))
+    kept = {"n": 0, "hw": None}
+
+    def sampled():
+        for i, bgr in enumerate(opencv_frames(video.path)):
+            if i % interval:
+                continue
+            if kept["hw"] is None:
+                kept["hw"] = bgr.shape[:2]
+                if min(-(-d // 8) * 8 for d in bgr.shape[:2]) < MIN_SIDE:
+                    raise VideoError(f"{video.path}: frames of {bgr.shape[1]}x{bgr.shape[0]} are too small for "
+                                     f"RAFT's correlation pyramid (needs at least {MIN_SIDE} px on each side; "
+                                     f"the official code returns NaN scores and False here)")
+            kept["n"] += 1
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    scores = pair_scores(runtime.model("raft"), sampled(), runtime.device)
+    thres, count_num = params(kept["hw"], kept["n"])
+    value = moved(scores, thres, count_num)
+    return VideoScore(float(value), 1, {"video_results": value})
