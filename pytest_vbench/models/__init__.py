@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 
 #: family -> "module:function" (relative to this package)
-LOADERS: dict[str, str] = {}
+LOADERS: dict[str, str] = {
+    "viclip": "viclip:load",
+    "umt": "umt:load",
+}
 
 
 class ModelUnavailable(RuntimeError):
