@@ -143,9 +143,9 @@ def write_viclip(cache_dir: Path, cfg: dict = VICLIP_TINY, seed: int = 0) -> Pat
 
 def bundled_bpe() -> Path:
     """The OpenAI BPE vocabulary shipped with open_clip (identical to the ViCLIP cache file)."""
-    import open_clip.tokenizer
+    from pytest_vbench.models.clip_tokenizer import _open_clip_tokenizer_module
 
-    return Path(open_clip.tokenizer.default_bpe())
+    return Path(_open_clip_tokenizer_module().default_bpe())
 
 
 def write_umt(cache_dir: Path, cfg: dict = UMT_TINY, seed: int = 0, pos_embed: bool = False) -> Path:

@@ -96,6 +96,8 @@ def main():
         out["score"] = float(score)
         out["video_results"] = results
     import importlib.metadata as md
+    import resource
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["versions"] = {p: md.version(p) for p in ("vbench", "torch", "torchvision", "timm", "numpy", "decord",
                                                   "opencv-python")
                        if _has(md, p)}

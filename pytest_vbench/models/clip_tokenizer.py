@@ -23,12 +23,32 @@ SOT, EOT = "<|startoftext|>", "<|endoftext|>"
 PATTERN = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 
 
+@lru_cache(maxsize=1)
+def _open_clip_tokenizer_module():
+    """``open_clip.tokenizer`` without running ``open_clip/__init__`` (which imports ~7 s of models).
+
+    The tokenizer module only needs ftfy, regex, numpy and torch, so it is loaded from its file.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the ViCLIP tokenizer needs open_clip_torch: pip install open_clip_torch")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "tokenizer.py")
+    mspec = importlib.util.spec_from_file_location("pytest_vbench._open_clip_tokenizer", path)
+    module = importlib.util.module_from_spec(mspec)
+    mspec.loader.exec_module(module)
+    return module
+
+
 @lru_cache(maxsize=4)
 def get_tokenizer(bpe_path: str | None = None):
     """A tokenizer for ``bpe_path`` (None = open_clip's bundled copy); cached per path."""
     import regex
-    from open_clip.tokenizer import SimpleTokenizer, default_bpe
 
+    oc = _open_clip_tokenizer_module()
+    SimpleTokenizer, default_bpe = oc.SimpleTokenizer, oc.default_bpe
     tok = SimpleTokenizer(bpe_path=bpe_path or default_bpe(), clean="lower")
     sot_id, eot_id = tok.sot_token_id, tok.eot_token_id
     for name, idx in ((SOT, sot_id), (EOT, eot_id)):
