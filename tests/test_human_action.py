@@ -194,3 +194,22 @@ def test_batched_equals_single(tmp_path):
 def test_full_size_parity_with_official(tmp_path):
     torch.set_num_threads(1)
     check_against(reference("full_table"), C.UMT_FULL, tmp_path)
+
+
+def test_run_case_through_the_runner(tmp_path):
+    """The core runner gets plain-JSON results: sum/count/record per video, errors kept apart."""
+    from pytest_vbench.runner import run_case
+
+    torch.set_num_threads(1)
+    ref = reference("tiny_table")
+    cache = tmp_path / "cache"
+    C.write_umt(cache, C.UMT_TINY, seed=ref["checkpoint_seed"])
+    good = [v for v in ref["videos"] if v["video_results"]][:1] + [v for v in ref["videos"] if not v["video_results"]][:1]
+    videos = [VideoRef(C.write_spec_video(tmp_path / v["file"], v["spec"]), i) for i, v in enumerate(good)]
+    (tmp_path / "A person is running-9.mp4").write_bytes(b"")
+    videos.append(VideoRef(tmp_path / "A person is running-9.mp4", 9))
+    result = run_case(Case("human_action", "A person is running", 0, videos=videos), Runtime("cpu", cache))
+    json.dumps(result)
+    assert [v["record"]["video_results"] for v in result["videos"]] == [True, False]
+    assert [v["sum"] for v in result["videos"]] == [1.0, 0.0]
+    assert len(result["errors"]) == 1 and "running-9.mp4" in result["errors"][0]["error"]
