@@ -145,6 +145,7 @@ class ViCLIP(nn.Module):
         self.text_encoder = TextEncoder(**t)
         self.temp = nn.Parameter(torch.ones([]) / 100.0)
         self.bpe_path = None  # set by the loader: the cache's vocabulary file
+        self.text_cache: dict[str, torch.Tensor] = {}  # prompt -> normalised text feature
 
     @torch.no_grad()
     def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
@@ -288,10 +289,8 @@ def case_scores(videos, case, runtime, batch_size: int = 4) -> list:
     return out
 
 
-def text_features(model: ViCLIP, prompt: str, runtime) -> torch.Tensor:
-    """Normalised text feature of ``prompt``, cached on the runtime per model and prompt."""
-    cache = runtime.__dict__.setdefault("_viclip_text_cache", {})
-    key = (id(model), prompt)
-    if key not in cache:
-        cache[key] = model.encode_texts([prompt])
-    return cache[key]
+def text_features(model: ViCLIP, prompt: str, runtime=None) -> torch.Tensor:
+    """Normalised text feature of ``prompt``, cached on the model (one encoding per prompt)."""
+    if prompt not in model.text_cache:
+        model.text_cache[prompt] = model.encode_texts([prompt])
+    return model.text_cache[prompt]
