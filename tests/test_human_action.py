@@ -204,7 +204,8 @@ def test_run_case_through_the_runner(tmp_path):
     ref = reference("tiny_table")
     cache = tmp_path / "cache"
     C.write_umt(cache, C.UMT_TINY, seed=ref["checkpoint_seed"])
-    good = [v for v in ref["videos"] if v["video_results"]][:1] + [v for v in ref["videos"] if not v["video_results"]][:1]
+    good = ([v for v in ref["videos"] if v["video_results"]][:1]
+            + [v for v in ref["videos"] if not v["video_results"]][:1])
     videos = [VideoRef(C.write_spec_video(tmp_path / v["file"], v["spec"]), i) for i, v in enumerate(good)]
     (tmp_path / "A person is running-9.mp4").write_bytes(b"")
     videos.append(VideoRef(tmp_path / "A person is running-9.mp4", 9))

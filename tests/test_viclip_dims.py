@@ -205,3 +205,18 @@ def test_full_size_parity_with_official(dim, tmp_path):
     ours = run_dim(dim, ref, cache, tmp_path / "videos")
     diffs = [abs(ours[v["file"]] - v["video_results"]) for v in ref["videos"]]
     assert max(diffs) < 1e-5, diffs
+
+
+def test_decode_shared_between_the_two_dimensions(tiny_cache, tmp_path):
+    from pytest_vbench.dimensions import overall_consistency, temporal_style
+    from pytest_vbench.video import load_video
+
+    rt = Runtime("cpu", tiny_cache)
+    v = VideoRef(C.write_spec_video(tmp_path / "p-0.mp4", C.VIDEO_SPECS[2]), 0)
+    a = temporal_style.score_video(v, Case("temporal_style", "p", 0), rt)
+    assert (rt.frames.misses, rt.frames.hits) == (1, 0)
+    b = overall_consistency.score_video(v, Case("overall_consistency", "p", 0), rt)
+    assert (rt.frames.misses, rt.frames.hits) == (1, 1) and a.sum == b.sum
+    # the shared key is the one any decord dimension asking load_video(num_frames=8) uses
+    rt.decoded(v.path, "decord", lambda: load_video(v.path, num_frames=8), num_frames=8)
+    assert rt.frames.hits == 2
