@@ -149,11 +149,14 @@ def build(state_dict: dict) -> UMTClassifier:
                          f"a random model: save the inner state dict instead")
     sd = dict(state_dict)
     pos = sd.pop("pos_embed", None)
-    model = UMTClassifier(config_from_state_dict(sd))
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    cfg = config_from_state_dict(sd)
+    with torch.device("meta"):  # no throw-away initialisation: the checkpoint tensors are adopted
+        model = UMTClassifier(cfg)
+    missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
     if missing or unexpected:
         raise ValueError(f"UMT checkpoint does not match the model: missing keys {sorted(missing)}, "
                          f"unexpected keys {sorted(unexpected)}")
+    model.pos_embed = default_pos_embed(cfg["dim"], IMG_SIZE // cfg["patch"], NUM_FRAMES // cfg["tubelet"])
     if pos is not None:
         pos = pos.reshape(1, -1, pos.shape[-1]) if pos.dim() == 2 else pos
         if pos.shape != model.pos_embed.shape:
@@ -165,7 +168,9 @@ def build(state_dict: dict) -> UMTClassifier:
 
 def load_file(path, device="cpu") -> UMTClassifier:
     """Load the official checkpoint file (a bare state dict)."""
-    sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    from .viclip import load_checkpoint
+
+    sd = load_checkpoint(path)
     if not isinstance(sd, dict):
         raise ValueError(f"{path}: expected a state dict, got {type(sd).__name__}")
     return build(sd).to(device)

@@ -190,17 +190,29 @@ def config_from_state_dict(sd: dict) -> dict:
 
 def build(state_dict: dict) -> ViCLIP:
     """A ViCLIP with the checkpoint's architecture and weights (strict: names any key mismatch)."""
-    model = ViCLIP(config_from_state_dict(state_dict))
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    cfg = config_from_state_dict(state_dict)
+    with torch.device("meta"):  # no throw-away initialisation: the checkpoint tensors are adopted
+        model = ViCLIP(cfg)
+    missing, unexpected = model.load_state_dict(state_dict, strict=False, assign=True)
     if missing or unexpected:
         raise ValueError(f"ViCLIP checkpoint does not match the model: missing keys {sorted(missing)}, "
                          f"unexpected keys {sorted(unexpected)}")
+    ctx = cfg["text"]["context"]
+    model.text_encoder.mask = torch.full((ctx, ctx), float("-inf")).triu_(1)
     return model.eval()
+
+
+def load_checkpoint(path):
+    """``torch.load`` (weights only), memory-mapped when the file format allows it."""
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
+        return torch.load(str(path), map_location="cpu", weights_only=True)
 
 
 def load_file(path, device="cpu") -> ViCLIP:
     """Load the official checkpoint file (a dict with the state dict under ``"model"``)."""
-    obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    obj = load_checkpoint(path)
     if not isinstance(obj, dict) or "model" not in obj:
         raise ValueError(f"{path}: expected the official ViCLIP container (a dict with a 'model' entry)")
     return build(obj["model"]).to(device)
