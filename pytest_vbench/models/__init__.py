@@ -17,6 +17,8 @@ LOADERS: dict[str, str] = {
     "clip_b32": "clip:load_b32",
     "clip_l14": "clip:load_l14",
     "aesthetic": "clip:load_aesthetic",
+    "viclip": "viclip:load",
+    "umt": "umt:load",
 }
 
 
