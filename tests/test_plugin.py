@@ -179,12 +179,18 @@ def test_custom_mode_single_file_and_directory(pytester, tmp_path):
     write_video(d / "a dog running-1.mp4", noise_frames(2))
     write_video(d / "waves.mp4", noise_frames(3))
     out = tmp_path / "r.json"
-    result = run(pytester, "--vbench-videos", d, "--vbench-mode", "custom", "--vbench-json", out)
+    result = run(pytester, "--vbench-videos", d, "--vbench-mode", "custom", "--vbench-json", out,
+                 "--vbench-dims", "temporal_flickering")
     result.assert_outcomes(passed=2)
     report = load(out)
     assert report["suite"]["mode"] == "custom"
     assert [c["prompt"] for c in report["cases"]] == ["a dog running", "waves"]
-    run(pytester, "--vbench-videos", d / "waves.mp4", "--vbench-mode", "custom").assert_outcomes(passed=1)
+    run(pytester, "--vbench-videos", d / "waves.mp4", "--vbench-mode", "custom",
+        "--vbench-dims", "temporal_flickering").assert_outcomes(passed=1)
+    # without --vbench-dims, custom mode asks for every implemented custom-capable dimension
+    result = run(pytester, "--vbench-videos", d, "--vbench-mode", "custom", "--vbench-cache-dir", tmp_path / "empty")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*missing*(needed by subject_consistency)*"])
 
 
 def test_merge_shards_equals_one_run(pytester, small_suite, flicker_videos, tmp_path):
