@@ -15,17 +15,4 @@ prompt.
 
 from __future__ import annotations
 
-from ..models.viclip import case_scores
-
-
-def score_case(videos, case, runtime):
-    """Score all videos of one prompt (batched)."""
-    return case_scores(videos, case, runtime)
-
-
-def score_video(video, case, runtime):
-    """Score one video."""
-    (outcome,) = case_scores([video], case, runtime)
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
+from .temporal_style import score_case, score_video  # noqa: F401  (the same computation, another prompt set)
