@@ -109,3 +109,24 @@ def test_transform_chunking_equals_one_call():
 
 def test_units():
     assert DIMENSIONS["appearance_style"].unit == "frame" and DIMENSIONS["background_consistency"].unit == "pair"
+
+
+def test_fp16_layout_plumbing_on_cpu(caches):
+    """The CUDA path (OpenAI fp16 layout), exercised on the CPU: dtypes and close-enough values."""
+    from pytest_vbench.models import clip
+
+    cache, _ = caches("background_consistency", "0")
+    state = clip.read_state(cache / "clip_model" / "ViT-B-32.pt")
+    half = clip.build(state, "cpu", fp16=True)
+    full = clip.build(state, "cpu")
+    assert half.visual.conv1.weight.dtype == torch.float16
+    assert half.visual.ln_pre.weight.dtype == torch.float32  # LayerNorm stays fp32, as OpenAI's
+    assert half.logit_scale.dtype == torch.float32
+    images = clip_float(load_video(VIDEOS / "anim-0.gif"))
+    f16 = background_consistency.encode(half, images, "cpu")
+    f32 = background_consistency.encode(full, images, "cpu")
+    assert f16.dtype == torch.float16 and f32.dtype == torch.float32
+    assert torch.allclose(f16.float(), f32, atol=2e-2)
+    s16 = background_consistency.consistency(f16).record["video_results"]
+    s32 = background_consistency.consistency(f32).record["video_results"]
+    assert abs(s16 - s32) < 2e-3

@@ -53,12 +53,13 @@ def read_state(path: Path) -> dict:
     return {k: v for k, v in state.items() if k not in _META_KEYS}
 
 
-def build(state: dict, device: str = "cpu", path: Path | None = None):
+def build(state: dict, device: str = "cpu", path: Path | None = None, fp16: bool | None = None):
     """An open_clip CLIP holding ``state`` on ``device`` (fp32 on CPU, OpenAI fp16 layout elsewhere)."""
     import torch
     from open_clip.model import build_model_from_openai_state_dict
 
-    fp16 = not device.startswith("cpu")
+    if fp16 is None:
+        fp16 = not device.startswith("cpu")
     try:
         model = build_model_from_openai_state_dict(dict(state), cast_dtype=torch.float16 if fp16 else None)
     except (KeyError, RuntimeError) as exc:
