@@ -1,7 +1,7 @@
 """Seconds per video and peak memory of the model dimensions on CPU, ours vs the official code.
 
     python benchmarks/bench_models.py [--dims imaging_quality,dynamic_degree] [--official PYTHON]
-                                      [--threads 1] [--frames 16]
+                                      [--dino-hub DIR] [--threads 1] [--frames 16]
 
 Full-size seeded random checkpoints (pytest_vbench.fake_checkpoints) in a temporary cache; one
 synthetic video of N frames at 320x512 (HxW), 8 fps. Each side runs in its own process (peak RSS is
@@ -62,6 +62,7 @@ def main() -> None:
     ap.add_argument("--official", help="python of the official vbench 0.1.5 virtualenv")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--dino-hub", help="copy of facebookresearch/dino for the official subject_consistency")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -92,6 +93,11 @@ def main() -> None:
                        "--cache-dir", str(cache), "--out", str(res), "--threads", str(args.threads)]
                 if dim in AUX:
                     cmd += ["--aux", json.dumps(AUX[dim])]
+                if dim == "subject_consistency":
+                    if not args.dino_hub:
+                        print(f"{line}; official: skipped (needs --dino-hub)", flush=True)
+                        continue
+                    cmd += ["--dino-hub", args.dino_hub]
                 t0 = time.perf_counter()
                 subprocess.run(cmd, capture_output=True, text=True, check=True)
                 total = time.perf_counter() - t0
