@@ -87,7 +87,7 @@ def main() -> None:
             ours = json.loads(out.stdout.strip().splitlines()[-1])
             line = (f"{dim:<24} ours {ours['video']:7.2f} s/video (+{ours['load']:.1f} s model load), "
                     f"peak {ours['peak_mb']:.0f} MB")
-            if args.official and dim != "dynamic_degree":
+            if args.official:
                 res = tmp / f"{dim}.json"
                 cmd = [args.official, str(ROOT / "tools" / "run_official.py"), "--dimension", dim, "--videos", str(vids),
                        "--cache-dir", str(cache), "--out", str(res), "--threads", str(args.threads)]
