@@ -42,11 +42,15 @@ def build(state: dict, path=None):
     import torch
     from timm.models.vision_transformer import VisionTransformer
 
-    model = VisionTransformer(**config_from_state(state), norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))
+    with torch.device("meta"):  # no random initialisation: the checkpoint's tensors are adopted as they are
+        model = VisionTransformer(**config_from_state(state), norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))
     for block in model.blocks:
         block.attn.fused_attn = False  # DINO computes softmax(q k^T * scale) v explicitly
     check_keys(model, state, path or "DINO checkpoint")
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=True, assign=True)
+    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if leftover:
+        raise CheckpointError(f"{path}: DINO tensors not filled by the checkpoint: {leftover[:5]}")
     return model.eval()
 
 

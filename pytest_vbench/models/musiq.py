@@ -29,11 +29,16 @@ def config_from_state(state: dict) -> dict:
 
 def build(state: dict, path=None):
     """A MUSIQ module holding ``state`` (eval mode, fp32)."""
+    import torch
     from pyiqa.archs.musiq_arch import MUSIQ
 
-    model = MUSIQ(pretrained=False, **config_from_state(state))
+    with torch.device("meta"):  # no random initialisation: the checkpoint's tensors are adopted as they are
+        model = MUSIQ(pretrained=False, **config_from_state(state))
     check_keys(model, state, path or "MUSIQ checkpoint")
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=True, assign=True)
+    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if leftover:
+        raise CheckpointError(f"{path}: MUSIQ tensors not filled by the checkpoint: {leftover[:5]}")
     return model.eval()
 
 
