@@ -73,11 +73,10 @@ def test_tiny_checkpoint_loads_through_the_real_loader(tmp_path):
     cfg = musiq.config_from_state(model.state_dict())
     assert cfg == {"hidden_size": 64, "mlp_dim": 96, "num_layers": 2, "num_heads": 1, "num_class": 1}
     frames = load_video(VIDEOS / "anim-0.gif")
-    images = iq.preprocess(frames)
-    single = iq.frame_scores(model, images, "cpu")
+    single = iq.frame_scores(model, frames, "cpu")
     saved, iq.BATCH = iq.BATCH, {"cpu": 8}
     try:
-        batched = iq.frame_scores(model, images, "cpu")  # the accelerator path, on CPU
+        batched = iq.frame_scores(model, frames, "cpu")  # the accelerator path, on CPU
     finally:
         iq.BATCH = saved
     assert len(batched) == len(frames) == 8

@@ -43,15 +43,15 @@ def preprocess(frames, mode: str = "longer"):
     return (images / 255.0).contiguous()  # NCHW-contiguous: ~10 % faster through MUSIQ on CPU
 
 
-def frame_scores(model, images, device: str) -> list[float]:
-    """MUSIQ score per frame, in batches."""
+def frame_scores(model, frames, device: str, mode: str = "longer") -> list[float]:
+    """MUSIQ score per frame of uint8 ``(T, H, W, 3)`` frames, preprocessed batch by batch (bounded memory)."""
     import torch
 
     out: list[float] = []
     batch = BATCH.get(device.split(":")[0], DEFAULT_ACCELERATOR_BATCH)
     with torch.no_grad():
-        for start in range(0, len(images), batch):
-            scores = model(images[start:start + batch].to(device))
+        for start in range(0, len(frames), batch):
+            scores = model(preprocess(frames[start:start + batch], mode).to(device))
             out += [float(s) for s in scores.reshape(-1)]
     return out
 
@@ -62,6 +62,6 @@ def score_video(video, case, runtime) -> VideoScore:
     if len(frames) == 0:
         raise VideoError(f"{video.path}: no frame")
     mode = runtime.options.get("imaging_quality_preprocessing_mode", "longer")
-    scores = frame_scores(runtime.model("musiq"), preprocess(frames, mode), runtime.device)
+    scores = frame_scores(runtime.model("musiq"), frames, runtime.device, mode)
     value = sum(scores) / len(scores)
     return VideoScore(value, 1, {"video_results": value})
