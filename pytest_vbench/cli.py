@@ -106,7 +106,15 @@ COMMANDS = {
     "download": ("fetch the checkpoints of the selected dimensions into the cache", _add_download, run_download),
     "list": ("list dimensions, their checkpoints and the cache state", _add_list, run_list),
     "merge": ("merge --vbench-json reports of several shards", _add_merge, run_merge),
+    "static-filter": ("select static videos with RAFT like vbench's static_filter (JSON + filtered_videos/)",
+                      lambda p: _static_filter().add_arguments(p), lambda a: _static_filter().run(a)),
 }
+
+
+def _static_filter():
+    from . import static_filter
+
+    return static_filter
 
 
 def main(argv: list[str] | None = None) -> int:

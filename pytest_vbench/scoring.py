@@ -25,10 +25,14 @@ class VideoScore:
     sum: float
     count: int
     record: dict | None = None  # official per-video record without video_path; None = no record (color)
+    note: str | None = None  # why a video was (not) used, e.g. by the static filter; shown in reports
 
     def to_json(self) -> dict:
         """Plain JSON form."""
-        return {"sum": float(self.sum), "count": int(self.count), "record": self.record}
+        out = {"sum": float(self.sum), "count": int(self.count), "record": self.record}
+        if self.note is not None:
+            out["note"] = self.note
+        return out
 
 
 @dataclass

@@ -148,6 +148,17 @@ def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, sample
                     case.missing.append(f"{stem}{VIDEO_SUFFIXES[0]}")
                 else:
                     case.videos.append(VideoRef(path, i))
+            if dim.name == "temporal_flickering" and find_video(videos_dir, dim, f"{prompt}-{samples}"):
+                # candidates {prompt}-5.. for the static filter (the official recipe makes -0..-24)
+                i, misses = samples, 0
+                while misses < 10:  # tolerate small gaps
+                    path = find_video(videos_dir, dim, f"{prompt}-{i}")
+                    if path is None:
+                        misses += 1
+                    else:
+                        misses = 0
+                        case.videos.append(VideoRef(path, i))
+                    i += 1
             cases.append(case)
     return cases
 

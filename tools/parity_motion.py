@@ -28,7 +28,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--official", required=True)
     ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--only", choices=["dynamic_degree", "static_filter"])
     args = ap.parse_args()
+    if args.only != "dynamic_degree":
+        static_filter(args.official)
+    if args.only == "static_filter":
+        return
     runs = {}
     for seed in map(int, args.seeds.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
@@ -44,6 +49,35 @@ def main() -> None:
            "runs": runs}
     (ROOT / "tests" / "parity" / "dynamic_degree.json").write_text(json.dumps(ref, indent=2) + "\n")
     print("wrote tests/parity/dynamic_degree.json")
+
+
+def static_filter(official: str) -> None:
+    """tests/parity/static_filter.json: official per-pair scores, verdicts and the command's selection."""
+    import platform
+
+    import torch
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from checkpoints_motion import write_raft_calibrated
+    from tools.parity_image import fingerprint
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_raft_calibrated(Path(tmp), seed=0)
+        out = Path(tmp) / "out.json"
+        subprocess.run([official, str(ROOT / "tools" / "official_static_filter.py"), "--cache-dir", tmp,
+                        "--videos", str(ROOT / "tests" / "parity" / "videos" / "static_filter"), "--out", str(out)],
+                       check=True)
+        result = json.loads(out.read_text())
+        version = subprocess.run([official, "-c", "import importlib.metadata as m; print(m.version('vbench'))"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        ref = {"dimension": "static_filter", "videos": "tests/parity/videos/static_filter",
+               "made_by": "tools/parity_motion.py --only static_filter",
+               "checkpoint": "tests/checkpoints_motion.py:write_raft_calibrated(seed=0)",
+               "fingerprint": fingerprint([path]), "versions": {"vbench": version, "torch": torch.__version__,
+                                                                "python": platform.python_version()},
+               **result}
+    (ROOT / "tests" / "parity" / "static_filter.json").write_text(json.dumps(ref, indent=2) + "\n")
+    print("wrote tests/parity/static_filter.json")
 
 
 if __name__ == "__main__":

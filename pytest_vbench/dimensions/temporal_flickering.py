@@ -8,6 +8,13 @@
 * unit: video (dimension score = mean over videos)
 * reproduces: ``vbench/temporal_flickering.py`` of vbench 0.1.5
 
+Static filter: when a prompt has more than 5 candidate files (``{prompt}-0`` ... ``{prompt}-N``, the
+official generation recipe makes 25), :func:`score_case` selects the static ones exactly as the
+official ``static_filter`` (:mod:`pytest_vbench.static_filter`: RAFT, candidates in sorted path order,
+the first 5 static) and scores only those; every candidate's entry carries a ``note`` saying whether
+it was selected and why not. With 5 or fewer candidates no filtering happens (as the official
+evaluation of already filtered or custom videos).
+
 The official code silently skips a video with no decodable frame and returns NaN for a one-frame
 video; here both fail their item with a clear message (other videos of the prompt still count).
 """
@@ -44,3 +51,47 @@ def score_video(video, case, runtime) -> VideoScore:
         msg = str(exc)
         raise VideoError(msg if msg.startswith(str(video.path)) else f"{video.path}: {msg}") from None
     return VideoScore(value, 1, {"video_results": value})
+
+
+def _score(video, case, runtime):
+    try:
+        return score_video(video, case, runtime)
+    except VideoError as exc:
+        return exc
+    except Exception as exc:  # keep the other videos, show the cause
+        return RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}")
+
+
+def score_case(videos, case, runtime) -> list:
+    """Score a prompt's videos; with more than 5 candidates, only the first 5 static ones (official filter)."""
+    from .. import static_filter as sf
+
+    if len(videos) <= sf.WANT:
+        return [_score(v, case, runtime) for v in videos]
+    model = runtime.model("raft")
+    outcomes: dict[str, object] = {}
+    selected = 0
+    for video in sorted(videos, key=lambda v: str(v.path)):  # the official lexicographic order
+        key = str(video.path)
+        if selected >= sf.WANT:
+            outcomes[key] = VideoScore(0.0, 0, None, f"not tested: {sf.WANT} static candidates sort before it")
+            continue
+        try:
+            verdict = sf.check_video(video.path, model, runtime.device)
+        except VideoError as exc:
+            outcomes[key] = exc
+            continue
+        if not verdict.static:
+            outcomes[key] = VideoScore(0.0, 0, None, f"not static: {verdict.reason}")
+            continue
+        selected += 1
+        outcome = _score(video, case, runtime)
+        if isinstance(outcome, VideoScore):
+            outcome.note = f"static, selected {selected} of {sf.WANT} (official filtered_videos/{case.prompt}-{selected - 1})"
+        outcomes[key] = outcome
+    if selected < sf.WANT:
+        import warnings
+
+        warnings.warn(f"temporal_flickering: prompt {case.prompt!r} has {selected} static videos among "
+                      f"{len(videos)} candidates (the official filter warns and scores those)")
+    return [outcomes[str(v.path)] for v in videos]

@@ -1,0 +1,209 @@
+"""The static filter of temporal_flickering: keep only videos in which RAFT sees (almost) no motion.
+
+Reproduces ``vbench/cli/static_filter.py`` of vbench 0.1.5 (spec section 5):
+
+* frames: OpenCV, every frame, BGR->RGB, float 0..255 (streamed here; the official holds the video)
+* pairs: consecutive pairs (f0,f1)...(f[n-2],f[n-1]), then the wrap pairs (f0,f[n-1]) and (f[n-1],f0)
+* per pair: RAFT-large (20 updates, replicate padding to a multiple of 8), score = float32 mean of
+  the ``int(Hp*Wp*0.02)`` largest flow magnitudes over the padded frame
+* ``thres = 3 * min(H, W) / 256``, ``count_num = round(2 * n / 16)`` (Python round)
+* not static as soon as the number of consecutive-pair scores > thres **exceeds** count_num, or a
+  wrap score is > ``thres * count_num * 2`` (0 when count_num is 0)
+* candidates are tested in lexicographically sorted path order (``-10`` before ``-2``); in the
+  temporal_flickering scope a prompt stops being tested once it has 5 static videos
+
+Differences: frames smaller than RAFT's correlation pyramid allows (see
+:data:`pytest_vbench.dimensions.dynamic_degree.MIN_SIDE`) give NaN scores in the official code,
+which then calls the video *static*; here such a video is rejected with the reason "too small".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .video import VideoError, opencv_frames
+
+log = logging.getLogger(__name__)
+
+BATCH = 4  # frame pairs per RAFT forward pass (results identical to one pair at a time)
+WANT = 5  # static videos kept per prompt
+
+
+def params(first_hw: tuple[int, int], count: int) -> tuple[float, int]:
+    """(thres, count_num) of the official ``set_params``."""
+    return 3.0 * (min(first_hw) / 256.0), round(2 * (count / 16.0))
+
+
+def is_static(scores: list[float], thres: float, count_num: int) -> tuple[bool, str]:
+    """The official ``check_static`` on consecutive scores followed by the two wrap scores, with a reason."""
+    count = 0
+    for i, s in enumerate(scores[:-2]):
+        if s > thres:
+            count += 1
+        if count > count_num:
+            return False, f"{count} consecutive-pair scores > {thres:.4g} (allowed {count_num}; pair {i})"
+    for s in scores[-2:]:
+        if s > thres * count_num * 2:
+            return False, f"wrap-pair score {s:.4g} > {thres * count_num * 2:.4g}"
+    return True, "static"
+
+
+def top_magnitude(flow_hw2: np.ndarray, fraction: float = 0.02) -> float:
+    """Mean of the ``fraction`` largest flow magnitudes, in float32 as the official ``get_score``."""
+    rad = np.sqrt(np.square(flow_hw2[..., 0]) + np.square(flow_hw2[..., 1])).flatten()
+    cut = int(rad.size * fraction)
+    return float(np.mean(np.abs(np.sort(-rad))[:cut]))
+
+
+@dataclass
+class Verdict:
+    """The static test of one video."""
+
+    path: str
+    static: bool
+    reason: str
+    frames: int = 0
+    thres: float = 0.0
+    count_num: int = 0
+    scores: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "static": self.static, "reason": self.reason, "frames": self.frames,
+                "thres": self.thres, "count_num": self.count_num, "scores": self.scores}
+
+
+def _flow_scores(model, pairs_a, pairs_b, device) -> list[float]:
+    import torch
+
+    from .dimensions.dynamic_degree import pad8
+    from .models.raft import flow
+
+    a = torch.stack(pairs_a).to(device)
+    b = torch.stack(pairs_b).to(device)
+    with torch.no_grad():
+        fl = flow(model, pad8(a), pad8(b))
+    return [top_magnitude(f) for f in fl.permute(0, 2, 3, 1).cpu().numpy()]
+
+
+def check_video(path, model, device: str = "cpu") -> Verdict:
+    """Run the official static test on one video file, holding at most ``BATCH + 1`` frames (plus the first)."""
+    import cv2
+    import torch
+
+    from .dimensions.dynamic_degree import MIN_SIDE
+
+    scores: list[float] = []
+    window: list = []
+    first = last = None
+    hw = None
+    n = 0
+    for bgr in opencv_frames(path):
+        if hw is None:
+            hw = bgr.shape[:2]
+            if min(-(-d // 8) * 8 for d in hw) < MIN_SIDE:
+                return Verdict(str(path), False, f"too small for RAFT ({hw[1]}x{hw[0]}; needs {MIN_SIDE} px a side)")
+        t = torch.from_numpy(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))).permute(2, 0, 1).float()
+        n += 1
+        if first is None:
+            first = t
+        last = t
+        window.append(t)
+        if len(window) == BATCH + 1:
+            scores += _flow_scores(model, window[:-1], window[1:], device)
+            window = window[-1:]
+    if n == 0:
+        raise VideoError(f"{path}: no decodable frame")
+    if len(window) > 1:
+        scores += _flow_scores(model, window[:-1], window[1:], device)
+    scores += _flow_scores(model, [first, last], [last, first], device)
+    thres, count_num = params(hw, n)
+    static, reason = is_static(scores, thres, count_num)
+    return Verdict(str(path), static, reason, n, thres, count_num, scores)
+
+
+def select(paths, model, device: str = "cpu", want: int | None = WANT) -> tuple[list[Verdict], list[Verdict]]:
+    """Test ``paths`` in sorted string order until ``want`` are static (None: test all).
+
+    Returns (the static verdicts in selection order, the verdicts of every tested video); untested
+    videos are in neither.
+    """
+    selected: list[Verdict] = []
+    tested: list[Verdict] = []
+    for p in sorted(str(p) for p in paths):
+        if want is not None and len(selected) >= want:
+            break
+        v = check_video(p, model, device)
+        tested.append(v)
+        if v.static:
+            selected.append(v)
+    return selected, tested
+
+
+# --- the `pytest-vbench static-filter` command ---------------------------------------------------------
+
+def _prompt_of(path: str) -> str:
+    from .suite import prompt_from_filename
+
+    return prompt_from_filename(Path(path).name)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--videos-path", required=True, help="folder of *.mp4 files to filter")
+    p.add_argument("--result-path", default="./filter_results", help="output folder (default ./filter_results)")
+    p.add_argument("--store-name", default="filtered_static_video.json", help="name of the result JSON")
+    p.add_argument("--filter-scope", default="temporal_flickering",
+                   help="'temporal_flickering' (prompts of that dimension, 5 per prompt), 'all', or a JSON list of names")
+    p.add_argument("--cache-dir", help="checkpoint cache (default $VBENCH_CACHE_DIR or ~/.cache/vbench)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+
+
+def run(args) -> int:
+    """Write the official outputs: ``<result>/<store_name>`` and ``<result>/filtered_videos/``."""
+    from .cli import _cache_dir
+    from .runtime import Runtime
+
+    runtime = Runtime(device=args.device, cache_dir=_cache_dir(args.cache_dir))
+    model = runtime.model("raft")
+    paths = sorted(str(p) for p in Path(args.videos_path).glob("*.mp4"))
+    scope = args.filter_scope
+    if scope == "temporal_flickering":
+        from importlib.resources import files
+
+        info = json.loads(files("pytest_vbench.data").joinpath("VBench_full_info.json").read_text(encoding="utf-8"))
+        prompts = [e["prompt_en"] for e in info if "temporal_flickering" in e["dimension"]]
+    elif scope == "all":
+        prompts = [_prompt_of(p) for p in paths]
+    else:
+        scope_path = Path(scope)
+        if not (scope_path.is_file() and scope_path.suffix.lower() == ".json"):
+            print(f"--filter-scope must be 'temporal_flickering', 'all' or a JSON file, not {scope!r}")
+            return 2
+        prompts = [_prompt_of(p) for p in json.loads(scope_path.read_text(encoding="utf-8"))]
+    result = {p: {"static_count": 0, "static_path": []} for p in prompts}
+    for path in paths:
+        name = _prompt_of(path)
+        if name not in result:
+            continue
+        entry = result[name]
+        if entry["static_count"] < WANT or scope != "temporal_flickering":
+            if check_video(path, model, args.device).static:
+                entry["static_count"] += 1
+                entry["static_path"].append(path)
+    out = Path(args.result_path)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / args.store_name).write_text(json.dumps(result), encoding="utf-8")
+    target = out / "filtered_videos"
+    target.mkdir(exist_ok=True)
+    for prompt, entry in result.items():
+        if entry["static_count"] < WANT and scope == "temporal_flickering":
+            log.warning("Prompt: '%s' has fewer than 5 filter results.", prompt)
+        for i, src in enumerate(entry["static_path"]):
+            shutil.copy(src, target / f"{prompt}-{i}.mp4")
+    print(f"wrote {out / args.store_name} and {target}")
+    return 0

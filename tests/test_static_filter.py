@@ -1,0 +1,177 @@
+"""The temporal_flickering static filter: official rules, per-pair parity, candidate selection, command.
+
+tests/parity/static_filter.json holds, for the committed candidate videos in
+tests/parity/videos/static_filter and the seeded checkpoint of tests/checkpoints_motion.py, the
+official vbench 0.1.5 per-pair scores and verdicts (``StaticFilter.infer`` on CPU) and the output of
+its ``static_filter`` command (tools/parity_motion.py --only static_filter).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+
+from checkpoints_motion import write_raft_calibrated  # noqa: E402
+from pytest_vbench import static_filter as sf  # noqa: E402
+from pytest_vbench.cli import main as cli_main  # noqa: E402
+from pytest_vbench.dimensions import DIMENSIONS  # noqa: E402
+from pytest_vbench.dimensions import temporal_flickering as tf  # noqa: E402
+from pytest_vbench.runtime import Runtime  # noqa: E402
+from pytest_vbench.suite import Case, VideoRef, load_suite, standard_cases  # noqa: E402
+from tools_fingerprint import fingerprint  # noqa: E402
+
+HERE = Path(__file__).parent
+REF = json.loads((HERE / "parity" / "static_filter.json").read_text())
+VIDEOS = HERE / "parity" / "videos" / "static_filter"
+BY_NAME = {r["video"]: r for r in REF["records"]}
+PROMPT = "In a still frame, a stop sign"
+
+
+# --- the official rules ---------------------------------------------------------------------------
+
+def test_params_use_python_round_and_unpadded_short_side():
+    assert sf.params((130, 170), 16) == (3.0 * 130 / 256, 2)
+    assert sf.params((128, 128), 4)[1] == 0  # round(0.5) = 0 (banker's rounding)
+    assert sf.params((128, 128), 12)[1] == 2  # round(1.5) = 2
+    assert sf.params((128, 128), 20)[1] == 2  # round(2.5) = 2
+
+
+def test_static_rule_exceeds_count_num_and_wrap_threshold():
+    # count_num 1: one consecutive score above thres is allowed, two are not
+    assert sf.is_static([2.0, 0.1, 0.1, 0.1, 0.1], 1.0, 1)[0]
+    assert not sf.is_static([2.0, 2.0, 0.1, 0.1, 0.1], 1.0, 1)[0]
+    # wrap pairs against thres * count_num * 2
+    assert sf.is_static([0.1, 0.1, 1.9, 1.9], 1.0, 1)[0]
+    assert not sf.is_static([0.1, 0.1, 0.1, 2.1], 1.0, 1)[0]
+    # count_num 0 (fewer than 5 frames): any consecutive score above thres, or any positive wrap score
+    assert not sf.is_static([1.5, 0.0, 0.0], 1.0, 0)[0]
+    assert not sf.is_static([0.5, 0.0, 1e-6], 1.0, 0)[0]
+    assert sf.is_static([0.5, 0.0, 0.0], 1.0, 0)[0]
+
+
+def test_top_magnitude_is_two_percent_of_the_padded_frame():
+    import numpy as np
+
+    flow = np.zeros((10, 10, 2), np.float32)
+    flow[0, 0] = (3, 4)  # magnitude 5
+    flow[0, 1] = (0, 1)
+    assert sf.top_magnitude(flow) == pytest.approx(3.0)  # int(100 * 0.02) = 2 largest: (5 + 1) / 2
+
+
+# --- parity with the official per-pair scores -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    d = tmp_path_factory.mktemp("raftcal")
+    path = write_raft_calibrated(d, seed=0)
+    assert fingerprint([path]) == pytest.approx(REF["fingerprint"], rel=1e-12)
+    return Runtime("cpu", d)
+
+
+FAST = ["a toilet, frozen in time-1.mp4"]  # 5 pairs incl. both wrap pairs; the rest is slow
+
+
+def _check(names, runtime):
+    for name in names:
+        ref = BY_NAME[name]
+        v = sf.check_video(VIDEOS / name, runtime.model("raft"))
+        assert v.thres == pytest.approx(ref["thres"], abs=0) and v.count_num == ref["count_num"]
+        assert len(v.scores) == len(ref["pair_scores"])
+        assert max(abs(a - b) for a, b in zip(v.scores, ref["pair_scores"])) <= 1e-4, name
+        assert v.static == ref["static"], name
+
+
+def test_pair_scores_and_verdicts_equal_official_fast(model):
+    _check(FAST, model)
+
+
+@pytest.mark.slow
+def test_pair_scores_and_verdicts_equal_official_all(model):
+    _check(sorted(BY_NAME), model)
+
+
+def test_reference_exercises_both_verdicts():
+    assert {r["static"] for r in REF["records"]} == {True, False}
+
+
+# --- selection inside the temporal_flickering item --------------------------------------------------
+
+@pytest.fixture
+def official_verdicts(monkeypatch):
+    """check_video answering with the official verdicts (the RAFT part is checked above)."""
+    tested = []
+
+    def fake(path, model, device="cpu"):
+        name = Path(path).name
+        tested.append(name)
+        return sf.Verdict(str(path), BY_NAME[name]["static"], "official verdict")
+
+    monkeypatch.setattr(sf, "check_video", fake)
+    return tested
+
+
+class _RT:
+    device = "cpu"
+
+    def model(self, family):
+        assert family == "raft"
+        return object()
+
+
+def test_score_case_selects_like_the_official_command(official_verdicts):
+    case = Case("temporal_flickering", PROMPT, 0)
+    videos = [VideoRef(VIDEOS / f"{PROMPT}-{i}.mp4", i) for i in range(12)]
+    outcomes = tf.score_case(videos, case, _RT())
+    chosen = [v.path.name for v, o in sorted(zip(videos, outcomes), key=lambda p: str(p[0].path)) if o.count]
+    assert chosen == REF["selection"][PROMPT]["static_path"]
+    for v, o in zip(videos, outcomes):
+        if o.count:
+            assert o.record == {"video_results": o.sum} and o.note.startswith("static, selected")
+        else:
+            assert o.note.startswith(("not static", "not tested")) and o.record is None
+    # the official stops testing a prompt once it has 5 static videos
+    names = sorted(v.path.name for v in videos)
+    last = names.index(chosen[-1]) if len(chosen) == 5 else len(names) - 1
+    assert official_verdicts == names[:last + 1]
+
+
+def test_five_or_fewer_candidates_are_not_filtered(official_verdicts):
+    case = Case("temporal_flickering", PROMPT, 0)
+    videos = [VideoRef(VIDEOS / f"{PROMPT}-{i}.mp4", i) for i in range(5)]
+    outcomes = tf.score_case(videos, case, _RT())
+    assert official_verdicts == [] and all(o.count == 1 and o.note is None for o in outcomes)
+
+
+def test_discovery_takes_candidates_beyond_five_only_for_temporal_flickering(tmp_path):
+    for i in (0, 1, 2, 3, 4, 5, 6, 8, 24):
+        (tmp_path / f"{PROMPT}-{i}.mp4").write_bytes(b"x")
+    (tmp_path / "subject_consistency").mkdir()
+    cases = standard_cases(load_suite(), [DIMENSIONS["temporal_flickering"]], tmp_path, samples=5)
+    stop = next(c for c in cases if c.prompt == PROMPT)
+    assert [v.sample for v in stop.videos] == [0, 1, 2, 3, 4, 5, 6, 8]  # 24: more than 10 missing in between
+    (tmp_path / f"{PROMPT}-5.mp4").unlink()
+    stop = next(c for c in standard_cases(load_suite(), [DIMENSIONS["temporal_flickering"]], tmp_path, samples=5)
+                if c.prompt == PROMPT)
+    assert [v.sample for v in stop.videos] == [0, 1, 2, 3, 4]
+
+
+# --- the command -------------------------------------------------------------------------------------
+
+def test_command_writes_the_official_outputs(tmp_path, official_verdicts, monkeypatch):
+    from pytest_vbench import fake_checkpoints
+
+    fake_checkpoints.write("raft", tmp_path / "cache", seed=0)
+    out = tmp_path / "out"
+    assert cli_main(["static-filter", "--videos-path", str(VIDEOS), "--result-path", str(out),
+                     "--cache-dir", str(tmp_path / "cache")]) == 0
+    got = json.loads((out / "filtered_static_video.json").read_text())
+    assert len(got) == 75  # every temporal_flickering prompt, as the official
+    for prompt, entry in REF["selection"].items():
+        assert got[prompt]["static_count"] == entry["static_count"]
+        assert [Path(p).name for p in got[prompt]["static_path"]] == entry["static_path"]
+    assert sorted(f.name for f in (out / "filtered_videos").iterdir()) == REF["filtered_videos"]
