@@ -103,6 +103,7 @@ def test_one_frame_fails(tmp_path):
 # with a tiny config and the official per-video function, made by tools/parity_dino_musiq.py.
 
 TINY_REF = json.loads((HERE / "parity" / "subject_consistency_tiny.json").read_text())
+NEAR_SQUARE = "nearsquare240x250-0.png"
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +132,16 @@ def test_tiny_parity_per_video_and_score(seed, tiny_runtimes):
 
 
 @pytest.mark.parametrize("seed", sorted(TINY_REF["runs"]))
-def test_tiny_parity_raw_features(seed, tiny_runtimes):
-    """Class-token features before normalisation, so near-1 cosines cannot hide a wrong forward."""
+def test_tiny_parity_raw_features(seed, tiny_runtimes, tmp_path):
+    """Class-token features before normalisation, so near-1 cosines cannot hide a wrong forward.
+    Includes a 240x250 PNG (224x233 after resizing: DINO resizes the embedding although the grid is 14x14)."""
+    from checkpoints_dino_musiq import write_large_png
+
+    near_square = write_large_png(tmp_path / NEAR_SQUARE, 240, 250)
     model = tiny_runtimes[seed].model("dino")
     worst = 0.0
     for name, feats in TINY_REF["runs"][seed]["features"].items():
-        images = sc.preprocess(load_video(VIDEOS / name))
+        images = sc.preprocess(load_video(near_square if name == NEAR_SQUARE else VIDEOS / name))
         with torch.no_grad():
             ours = dino.features(model, images)
         for idx, ref in feats.items():
@@ -151,7 +156,7 @@ def test_tiny_features_detect_a_size_based_position_resize(tiny_runtimes, monkey
     ref = torch.tensor(TINY_REF["runs"]["0"]["features"][name]["0"])
     images = sc.preprocess(load_video(VIDEOS / name)[:1])
 
-    def by_size(model, gh, gw):
+    def by_size(model, gh, gw, square=None):
         pos = model.pos_embed
         grid = pos[:, 1:].reshape(1, 14, 14, -1).permute(0, 3, 1, 2)
         grid = torch.nn.functional.interpolate(grid, size=(gh, gw), mode="bicubic", antialias=True)
@@ -163,3 +168,11 @@ def test_tiny_features_detect_a_size_based_position_resize(tiny_runtimes, monkey
         wrong = dino.features(model, images)[0]
     assert (exact - ref).abs().max() <= 5e-6
     assert (wrong - ref).abs().max() > 1e-2
+
+
+def test_square_grid_on_non_square_pixels_still_resizes(tiny_runtimes):
+    """DINO keeps the position embedding only for a square image of the training patch count."""
+    model = tiny_runtimes["0"].model("dino")
+    assert dino.dino_pos_embed(model, 14, 14, True) is model.pos_embed
+    moved = dino.dino_pos_embed(model, 14, 14, False)
+    assert moved.shape == model.pos_embed.shape and not torch.allclose(moved, model.pos_embed, atol=1e-4)

@@ -13,7 +13,8 @@ model. This script builds the official model code with tiny configs and runs tho
 * MUSIQ: pyiqa's ``MUSIQ(pretrained_model_path=...)`` (pyiqa's own loading, as VBench) with a tiny
   config, ``model.training = False`` as VBench; every preprocessing mode on the inputs that it changes.
 
-Inputs: the committed tests/parity/videos/image plus a generated 600x840 PNG (write_large_png).
+Inputs: the committed tests/parity/videos/image plus a generated 600x840 PNG (write_large_png) and, for
+the DINO features only, a generated 240x250 PNG (224x233 after T-dino: square grid, non-square pixels).
 
     python tools/parity_dino_musiq.py [--official /work/vbench-official/bin/python] \
         [--dino-repo /work/dino_hub/facebookresearch_dino_main]
@@ -37,7 +38,8 @@ VIDEOS = ROOT / "tests" / "parity" / "videos" / "image"
 PARITY = ROOT / "tests" / "parity"
 SEEDS = (0, 1, 2)
 LARGE = "large600x840-0.png"  # generated, not committed
-ONE_FRAME = {"single-0.mp4", "still-0.png", LARGE}  # subject_consistency: the official code divides by zero
+NEAR_SQUARE = "nearsquare240x250-0.png"  # generated: 224x233 after T-dino, a 14x14 grid on a non-square frame
+ONE_FRAME = {"single-0.mp4", "still-0.png", LARGE, NEAR_SQUARE}  # subject_consistency: the official code divides by zero
 FEATURE_FRAMES = (0, 1, -1)
 TINY_DINO = dict(patch_size=16, embed_dim=128, depth=2, num_heads=2, mlp_ratio=4)
 TINY_MUSIQ = dict(hidden_size=64, mlp_dim=96, num_layers=2, num_heads=1, num_class=1)
@@ -54,6 +56,7 @@ def inputs(tmp: Path) -> Path:
     folder = tmp / "inputs"
     shutil.copytree(VIDEOS, folder)
     write_large_png(folder / LARGE)
+    write_large_png(folder / NEAR_SQUARE, 240, 250)
     return folder
 
 
@@ -80,6 +83,9 @@ def worker_dino(args) -> dict:
         images = dino_transform(224)(load_video(str(v)))
         with torch.no_grad():
             out["features"][v.name] = {str(i): model(images[i].unsqueeze(0))[0].tolist() for i in FEATURE_FRAMES}
+    images = dino_transform(224)(load_video(str(Path(args.videos) / NEAR_SQUARE)))  # features only
+    with torch.no_grad():
+        out["features"][NEAR_SQUARE] = {"0": model(images[0].unsqueeze(0))[0].tolist()}
     return out
 
 
@@ -91,7 +97,7 @@ def worker_musiq(args) -> dict:
     model.training = False  # exactly what compute_imaging_quality does
     out = {}
     for mode in MODES:
-        names = MODE_VIDEOS[mode] or sorted(p.name for p in Path(args.videos).iterdir())
+        names = MODE_VIDEOS[mode] or sorted(p.name for p in Path(args.videos).iterdir() if p.name != NEAR_SQUARE)
         score, records = technical_quality(model, [str(Path(args.videos) / n) for n in names], "cpu",
                                            imaging_quality_preprocessing_mode=mode)
         out[mode] = {"score": score, "records": [{"video": n, "video_results": r["video_results"]}
