@@ -54,6 +54,7 @@ def _check(seed: str, videos: set[str] | None, full_caches):
     return diffs
 
 
+@pytest.mark.slow  # full-size MUSIQ; the fast tier checks the tiny-config references below
 def test_parity_fast_subset(full_caches):
     _check("0", FAST, full_caches)
 
@@ -113,3 +114,82 @@ def test_preprocessing_modes(shape, mode, expected):
 def test_unknown_mode():
     with pytest.raises(ValueError, match="imaging_quality_preprocessing_mode"):
         iq.preprocess(np.zeros((1, 8, 8, 3), np.uint8), "widest")
+
+
+# ---- tiny-config official parity (fast tier), every preprocessing mode --------------------------------
+# tests/parity/imaging_quality_tiny.json: pyiqa's MUSIQ(pretrained_model_path=...) with a tiny config and
+# the official vbench.imaging_quality.technical_quality, made by tools/parity_dino_musiq.py. The inputs are
+# the committed videos plus a generated 600x840 PNG that every mode resizes.
+
+TINY_REF = json.loads((HERE / "parity" / "imaging_quality_tiny.json").read_text())
+LARGE = "large600x840-0.png"
+
+
+@pytest.fixture(scope="module")
+def tiny_setup(tmp_path_factory):
+    from checkpoints_dino_musiq import write_large_png, write_tiny_musiq
+
+    inputs = tmp_path_factory.mktemp("iq_inputs")
+    write_large_png(inputs / LARGE)
+    caches = {}
+    for seed in TINY_REF["runs"]:
+        cache = tmp_path_factory.mktemp(f"tinymusiq{seed}")
+        write_tiny_musiq(cache, int(seed))
+        caches[seed] = cache
+    return inputs, caches
+
+
+def _path(name, inputs):
+    return inputs / name if name == LARGE else VIDEOS / name
+
+
+def _check_tiny(seed, names, tiny_setup):
+    inputs, caches = tiny_setup
+    worst, checked = 0.0, 0
+    for mode, run in TINY_REF["runs"][seed].items():
+        rt = Runtime("cpu", caches[seed], options={"imaging_quality_preprocessing_mode": mode})
+        values = []
+        for rec in run["records"]:
+            if names is not None and rec["video"] not in names:
+                continue
+            ours = iq.score_video(VideoRef(_path(rec["video"], inputs), 0), None, rt)
+            worst = max(worst, abs(ours.record["video_results"] - rec["video_results"]))
+            values.append(ours.sum / ours.count)
+            checked += 1
+        if names is None:  # dimension score: mean of per-video values / 100 (the table's scale=0.01)
+            assert sum(values) / len(values) / 100 == pytest.approx(run["score"], abs=1e-7), mode
+    assert checked and worst <= 1e-5, f"max |ours - official| = {worst:.2e}"
+
+
+# the MUSIQ ResNet stem has its full width even in the tiny config: the fast tier takes the cheap inputs
+TINY_FAST = {LARGE, "still-0.png", "single-0.mp4", "anim-0.gif", "big3-0.mp4"}
+
+
+def test_tiny_parity_modes_fast_subset(tiny_setup):
+    _check_tiny("0", TINY_FAST, tiny_setup)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", sorted(TINY_REF["runs"]))
+def test_tiny_parity_all_modes_and_score(seed, tiny_setup):
+    _check_tiny(seed, None, tiny_setup)
+
+
+def test_tiny_reference_modes_differ(tiny_setup):
+    """The large input really exercises the modes: each gives another official value."""
+    vals = {mode: next(r["video_results"] for r in run["records"] if r["video"] == LARGE)
+            for mode, run in TINY_REF["runs"]["0"].items()}
+    assert len({round(v, 4) for v in vals.values()}) == 4, vals
+
+
+def test_chunked_preprocessing_is_identical(tmp_path, monkeypatch):
+    """score_video preprocesses batch by batch (bounded memory); the value equals one whole-video pass."""
+    fake_checkpoints.write("musiq", tmp_path, seed=5, tiny=True)
+    rt = Runtime("cpu", tmp_path)
+    path = VIDEOS / "anim-0.gif"
+    frames = load_video(path)
+    with torch.no_grad():
+        whole = [float(rt.model("musiq")(img[None])) for img in iq.preprocess(frames)]
+    monkeypatch.setattr(iq, "BATCH", {"cpu": 3})  # 8 frames -> batches of 3, 3, 2
+    ours = iq.score_video(VideoRef(path, 0), None, rt)
+    assert ours.record["video_results"] == pytest.approx(sum(whole) / len(whole), abs=1e-9)

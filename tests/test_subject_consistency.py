@@ -53,6 +53,7 @@ def _check(seed, names, full_cache):
     assert worst <= 1e-6, f"max |ours - official| = {worst:.2e}"
 
 
+@pytest.mark.slow  # full-size DINO (~20 s); the fast tier checks the tiny-config references below
 def test_parity_fast_subset(full_cache):
     _check("0", FAST, full_cache)
 
@@ -99,3 +100,83 @@ def test_one_frame_fails(tmp_path):
     fake_checkpoints.write("dino", tmp_path, seed=0, tiny=True)
     with pytest.raises(VideoError, match="needs at least 2"):
         sc.score_video(VideoRef(VIDEOS / "single-0.mp4", 0), None, Runtime("cpu", tmp_path))
+
+
+# ---- tiny-config official parity (fast tier) -------------------------------------------------------
+# tests/parity/subject_consistency_tiny.json: DINO's own VisionTransformer (the hub code VBench loads)
+# with a tiny config and the official per-video function, made by tools/parity_dino_musiq.py.
+
+TINY_REF = json.loads((HERE / "parity" / "subject_consistency_tiny.json").read_text())
+NEAR_SQUARE = "nearsquare240x250-0.png"
+
+
+@pytest.fixture(scope="module")
+def tiny_runtimes(tmp_path_factory):
+    from checkpoints_dino_musiq import write_tiny_dino
+
+    out = {}
+    for seed in TINY_REF["runs"]:
+        cache = tmp_path_factory.mktemp(f"tinydino{seed}")
+        write_tiny_dino(cache, int(seed))
+        out[seed] = Runtime("cpu", cache)
+    return out
+
+
+@pytest.mark.parametrize("seed", sorted(TINY_REF["runs"]))
+def test_tiny_parity_per_video_and_score(seed, tiny_runtimes):
+    rt = tiny_runtimes[seed]
+    run = TINY_REF["runs"][seed]
+    sums = counts = 0.0
+    for rec in run["records"]:
+        ours = sc.score_video(VideoRef(VIDEOS / rec["video"], 0), None, rt)
+        assert ours.record["video_results"] == pytest.approx(rec["video_results"], abs=1e-6), rec["video"]
+        sums += ours.sum
+        counts += ours.count
+    assert sums / counts == pytest.approx(run["score"], abs=1e-7)  # pair-weighted, as the official
+
+
+@pytest.mark.parametrize("seed", sorted(TINY_REF["runs"]))
+def test_tiny_parity_raw_features(seed, tiny_runtimes, tmp_path):
+    """Class-token features before normalisation, so near-1 cosines cannot hide a wrong forward.
+    Includes a 240x250 PNG (224x233 after resizing: DINO resizes the embedding although the grid is 14x14)."""
+    from checkpoints_dino_musiq import write_large_png
+
+    near_square = write_large_png(tmp_path / NEAR_SQUARE, 240, 250)
+    model = tiny_runtimes[seed].model("dino")
+    worst = 0.0
+    for name, feats in TINY_REF["runs"][seed]["features"].items():
+        images = sc.preprocess(load_video(near_square if name == NEAR_SQUARE else VIDEOS / name))
+        with torch.no_grad():
+            ours = dino.features(model, images)
+        for idx, ref in feats.items():
+            worst = max(worst, (ours[int(idx)] - torch.tensor(ref)).abs().max().item())
+    assert worst <= 5e-6, f"max |ours - official| feature = {worst:.2e}"
+
+
+def test_tiny_features_detect_a_size_based_position_resize(tiny_runtimes, monkeypatch):
+    """The references are sensitive: timm-style size-based resizing misses them by far."""
+    model = tiny_runtimes["0"].model("dino")
+    name = "wide320x512-0.mp4"
+    ref = torch.tensor(TINY_REF["runs"]["0"]["features"][name]["0"])
+    images = sc.preprocess(load_video(VIDEOS / name)[:1])
+
+    def by_size(model, gh, gw, square=None):
+        pos = model.pos_embed
+        grid = pos[:, 1:].reshape(1, 14, 14, -1).permute(0, 3, 1, 2)
+        grid = torch.nn.functional.interpolate(grid, size=(gh, gw), mode="bicubic", antialias=True)
+        return torch.cat((pos[:, :1], grid.permute(0, 2, 3, 1).reshape(1, gh * gw, -1)), dim=1)
+
+    with torch.no_grad():
+        exact = dino.features(model, images)[0]
+        monkeypatch.setattr(dino, "dino_pos_embed", by_size)
+        wrong = dino.features(model, images)[0]
+    assert (exact - ref).abs().max() <= 5e-6
+    assert (wrong - ref).abs().max() > 1e-2
+
+
+def test_square_grid_on_non_square_pixels_still_resizes(tiny_runtimes):
+    """DINO keeps the position embedding only for a square image of the training patch count."""
+    model = tiny_runtimes["0"].model("dino")
+    assert dino.dino_pos_embed(model, 14, 14, True) is model.pos_embed
+    moved = dino.dino_pos_embed(model, 14, 14, False)
+    assert moved.shape == model.pos_embed.shape and not torch.allclose(moved, model.pos_embed, atol=1e-4)

@@ -54,14 +54,22 @@ def build(state: dict, path=None):
     return model.eval()
 
 
-def dino_pos_embed(model, gh: int, gw: int):
-    """DINO's ``interpolate_pos_encoding`` for a ``gh x gw`` patch grid."""
+def dino_pos_embed(model, gh: int, gw: int, square: bool | None = None):
+    """DINO's ``interpolate_pos_encoding`` for a ``gh x gw`` patch grid.
+
+    ``square`` tells whether the input image was square in PIXELS (default: ``gh == gw``). DINO keeps
+    the embedding untouched only when the patch count equals the training one AND the image is square
+    in pixels: a 224x230 frame (14x14 grid) still goes through the resize with scale 14.1/14, which
+    changes the values.
+    """
     import torch
     import torch.nn.functional as F
 
     pos = model.pos_embed
     n = pos.shape[1] - 1
-    if gh * gw == n and gh == gw:
+    if square is None:
+        square = gh == gw
+    if gh * gw == n and square:
         return pos
     side = int(math.sqrt(n))
     dim = pos.shape[-1]
@@ -80,7 +88,7 @@ def features(model, images):
     gh, gw = x.shape[-2:]
     x = x.flatten(2).transpose(1, 2)
     x = torch.cat((model.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
-    x = x + dino_pos_embed(model, gh, gw)
+    x = x + dino_pos_embed(model, gh, gw, images.shape[-2] == images.shape[-1])
     for block in model.blocks:
         x = block(x)
     return model.norm(x)[:, 0]
