@@ -1,0 +1,191 @@
+"""GRiT (ViT-B, DenseCap + ObjectDet) without detectron2: the model, its loader and the predictor API.
+
+``GritPredictor(image, task)`` runs what VBench's ``DenseCaptioning.run_caption_tensor`` runs:
+
+1. the frame (H, W, 3, RGB, 0..255, uint8 or float32) at its own resolution (the official
+   predictor computes a resize and throws it away), normalised with ImageNet mean/std in 0..255
+   units and zero-padded to a multiple of 32;
+2. backbone -> CenterNet proposals -> cascade box heads -> boxes with score > 0.5 after NMS;
+3. the text decoder describes each box with the task's begin token (the test task), and VBench's
+   extra ObjectDet pass gives ``det_obj`` for the same boxes (one model serves both tasks: the
+   passes differ only in the begin token, so the box part runs once);
+4. the score is rescored with the description, sqrt(score x exp(logprob)).
+
+It returns :class:`Instance` records in the official output order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import text_decoder as T
+from .backbone import Backbone, ViTConfig
+from .proposals import ProposalGenerator
+from .roi_heads import CascadeHeads, pool
+
+CKPT = "grit_model/grit_b_densecap_objectdet.pth"
+PIXEL_MEAN = (123.675, 116.280, 103.530)
+PIXEL_STD = (58.395, 57.12, 57.375)
+#: checkpoint keys we read but do not build: the mask head (its output is never used by VBench)
+IGNORED = ("roi_heads.mask_head.",)
+
+
+@dataclass(frozen=True)
+class Instance:
+    description: str
+    box: tuple
+    score: float
+    det_obj: str
+
+
+class TextDecoder(nn.Module):
+    def __init__(self, **sizes):
+        super().__init__()
+        self.textual = T.Textual(**sizes)
+
+
+class RoIHeads(CascadeHeads):
+    def __init__(self, channels: int, text_sizes: dict):
+        super().__init__(channels)
+        self.text_decoder = TextDecoder(**text_sizes)
+
+
+class Grit(nn.Module):
+    def __init__(self, vit: ViTConfig, text_sizes: dict):
+        super().__init__()
+        self.backbone = Backbone(vit)
+        self.proposal_generator = ProposalGenerator(vit.out_channels)
+        self.roi_heads = RoIHeads(vit.out_channels, text_sizes)
+        self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN).view(3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(PIXEL_STD).view(3, 1, 1), persistent=False)
+
+    def preprocess(self, image) -> tuple[torch.Tensor, tuple[int, int]]:
+        """(1, 3, Hp, Wp) normalised, zero-padded to a multiple of 32; and (H, W)."""
+        arr = np.asarray(image)
+        if arr.ndim != 3 or arr.shape[2] != 3:
+            raise ValueError(f"GRiT expects an (H, W, 3) RGB frame, got shape {arr.shape}")
+        x = torch.as_tensor(arr.astype("float32").transpose(2, 0, 1)).to(self.pixel_mean.device)
+        x = (x - self.pixel_mean) / self.pixel_std
+        h, w = x.shape[1:]
+        div = Backbone.size_divisibility
+        hp, wp = -(-h // div) * div, -(-w // div) * div
+        out = x.new_zeros((1, 3, hp, wp))
+        out[0, :, :h, :w] = x
+        return out, (h, w)
+
+    @torch.no_grad()
+    def run(self, image, begins: tuple[int, ...], trace: dict | None = None):
+        """Boxes, scores before text, proposal index, and (tokens, logprobs) for each begin token."""
+        x, size = self.preprocess(image)
+        feats = self.backbone(x)
+        if trace is not None:
+            trace.update(preprocessed=x, backbone=feats)
+        (boxes, scores), = self.proposal_generator(feats)
+        if trace is not None:
+            trace.update(proposals=(boxes, scores))
+        levels = [feats["p3"], feats["p4"], feats["p5"]]
+        kept, kept_scores, index = self.roi_heads.detect(levels, boxes, scores, size, trace)
+        texts = []
+        if kept.shape[0]:
+            obj = pool(levels, kept, 14)
+            obj = obj.view(obj.shape[0], obj.shape[1], -1).permute(0, 2, 1).contiguous()
+            if trace is not None:
+                trace.update(object_features=obj)
+            for b in begins:
+                texts.append(T.greedy(self.roi_heads.text_decoder.textual, obj, b))
+        return kept, kept_scores, index, texts
+
+
+class BertDecoder:
+    """``BertTokenizer.decode(ids, skip_special_tokens=True)`` of transformers 4.33 for bert-base-uncased."""
+
+    SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+    def __init__(self, vocab_file: Path):
+        if not Path(vocab_file).is_file():
+            raise FileNotFoundError(vocab_file)
+        self.tokens = Path(vocab_file).read_text(encoding="utf-8").split("\n")
+        if self.tokens and self.tokens[-1] == "":
+            self.tokens.pop()
+        if len(self.tokens) < 30522 or self.tokens[102] != "[SEP]":
+            raise ValueError(f"{vocab_file}: not the bert-base-uncased vocabulary "
+                             f"({len(self.tokens)} entries; token 102 is {self.tokens[102:103]})")
+
+    def __call__(self, ids) -> str:
+        words = [self.tokens[i] for i in ids if self.tokens[i] not in self.SPECIAL]
+        text = " ".join(words).replace(" ##", "").strip()
+        for a, b in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                     (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+            text = text.replace(a, b)
+        return text
+
+
+class GritPredictor:
+    """Callable ``(image, task) -> [Instance]``; one model for both tasks."""
+
+    def __init__(self, model: Grit, decode: BertDecoder):
+        self.model = model
+        self.decode = decode
+
+    def __call__(self, image, task: str, trace: dict | None = None) -> list[Instance]:
+        if task not in T.TASK_BEGIN:
+            raise ValueError(f"unknown GRiT task {task!r} (expected ObjectDet or DenseCap)")
+        begin, det = T.TASK_BEGIN[task], T.TASK_BEGIN["ObjectDet"]
+        begins = (begin,) if begin == det else (begin, det)
+        boxes, scores, _index, texts = self.model.run(image, begins, trace)
+        if not boxes.shape[0]:
+            return []
+        words = [[self.decode(row[1:]) for row in tok.tolist()] for tok, _ in texts]
+        tokens, logprobs = texts[0]
+        final = (scores * torch.exp(logprobs)) ** 0.5
+        det_words = words[-1]
+        return [Instance(words[0][i], tuple(float(v) for v in boxes[i].tolist()), float(final[i]), det_words[i])
+                for i in range(boxes.shape[0])]
+
+
+def text_sizes(sd: dict, prefix: str = "roi_heads.text_decoder.textual.") -> dict:
+    words = sd[prefix + "embedding.words.weight"]
+    lp = prefix + "transformer.encoder.layer."
+    layers = 1 + max(int(k[len(lp):].split(".")[0]) for k in sd if k.startswith(lp))
+    dim = words.shape[1]
+    heads = max(1, dim // 64)
+    return {"feature_dim": sd[prefix + "object_feature_projection.0.weight"].shape[1], "dim": dim,
+            "heads": heads, "ff": sd[prefix + "transformer.encoder.layer.0.intermediate.dense.weight"].shape[0],
+            "layers": layers, "vocab": words.shape[0], "positions": sd[prefix + "embedding.positions.weight"].shape[0]}
+
+
+def build(sd: dict, path: Path | str = "<state dict>") -> Grit:
+    """A GRiT sized from the state dict, loaded strictly (the output layer is tied to the word embeddings)."""
+    from ..checkpoint import check_keys
+
+    sd = dict(sd)
+    out_w = "roi_heads.text_decoder.textual.output.weight"
+    if out_w not in sd:
+        sd[out_w] = sd["roi_heads.text_decoder.textual.embedding.words.weight"]
+    model = Grit(ViTConfig.from_state_dict(sd), text_sizes(sd))
+    state = {k: v for k, v in sd.items() if not k.startswith(IGNORED)}
+    check_keys(model, state, Path(path))
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def load(runtime) -> GritPredictor:
+    """Loader of the ``grit`` family (``models.LOADERS``)."""
+    from ... import weights
+    from ..checkpoint import CheckpointError, load_state_dict, resolve
+
+    path = resolve(CKPT, runtime)
+    sd = load_state_dict(path, unwrap=("model",))
+    vocab = resolve("bert_model/bert-base-uncased/vocab.txt", runtime)
+    try:
+        decode = BertDecoder(vocab)
+    except ValueError as exc:
+        raise CheckpointError(f"{exc}; fetch it with `pytest-vbench download --dims object_class`") from None
+    del weights
+    model = build(sd, path).to(runtime.device)
+    return GritPredictor(model, decode)
