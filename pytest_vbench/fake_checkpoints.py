@@ -133,8 +133,120 @@ def write_aesthetic(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     return _save(head.state_dict(), Path(cache_dir) / "aesthetic_model" / "emb_reader" / "sa_0_4_vit_l_14_linear.pth")
 
 
+#: bert-base-uncased ids of the words the fake GRiT describes boxes with (the parity kit's "pool")
+GRIT_WORDS = {"person": 2711, "car": 2482, "cat": 4937, "dog": 3899, "bird": 4743, "bicycle": 10165,
+              "red": 2417, "blue": 2630, "white": 2317, "green": 2665}
+
+
+def write_bert_vocab(folder: Path) -> Path:
+    """A SYNTHETIC 30522-entry bert-base-uncased ``vocab.txt`` for tests (no network).
+
+    Special tokens sit at their real ids ([PAD] 0, [unused0..98] 1-99, [UNK] 100, [CLS] 101, [SEP] 102,
+    [MASK] 103, [unused99] 104), the GRiT words at their real ids, the rest are ``[unusedN]``
+    placeholders. Not written over an existing file.
+    """
+    path = Path(folder) / "vocab.txt"
+    if path.is_file():
+        return path
+    vocab = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab += [f"[unused{i}]" for i in range(99, 99 + 30522 - len(vocab))]
+    for word, i in GRIT_WORDS.items():
+        vocab[i] = word
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return path
+
+
+GRIT_TINY = dict(vit=dict(embed_dim=64, depth=4, num_heads=1, mlp_dim=128, window_size=14, pretrain_grid=14,
+                          global_blocks=(1, 3), out_channels=64, global_rel_span=63),
+                 text=dict(feature_dim=64, dim=64, heads=1, ff=128, layers=2, vocab=30522, positions=64), box_dim=64)
+
+
+def write_grit(cache_dir: Path, seed: int = 0, tiny: bool = False, favour: str | None = None) -> list[Path]:
+    """``grit_model/grit_b_densecap_objectdet.pth`` (``{"model": state_dict}``, official key names, mask head
+    included, output layer tied to the word embeddings) and a synthetic bert vocab when the cache has none.
+
+    Init follows the parity kit's rules so that random weights give a few boxes per frame and short
+    one-word descriptions: N(0, 1/fan_in) (x2 before ReLU/GELU), zero biases, unit norms, pos/rel-pos
+    tables N(0, 0.02), CenterNet box bias 2, cls_score N(0, 36/fan_in) with bias (-3.25, 0), small box
+    deltas, text weights N(0, 0.02) with the output bias raised for the GRiT words and lowered for [SEP],
+    and a shared embedding direction that makes [SEP] follow a word. ``favour`` (one of
+    ``GRIT_WORDS``) raises that word's output bias so that most boxes are described by it.
+    """
+    import torch
+
+    from .models.grit.backbone import ViTConfig
+    from .models.grit.predictor import Grit
+
+    full = dict(vit={}, text=dict(feature_dim=256, dim=768, heads=12, ff=3072, layers=6, vocab=30522, positions=1024),
+                box_dim=1024)
+    sizes = GRIT_TINY if tiny else full
+    model = Grit(ViTConfig(**sizes["vit"]), sizes["text"], sizes["box_dim"])
+    g = torch.Generator().manual_seed(seed)
+
+    def normal(shape, std):
+        return torch.randn(shape, generator=g, dtype=torch.float32) * std
+
+    relu_before = ("fc1", "fc2", "bbox_tower", "mask_fcn", "bbox_pred.0", "deconv", "top_block.p7")
+    sd = {}
+    for name, t in model.state_dict().items():
+        if name == "roi_heads.text_decoder.textual.output.weight":
+            continue
+        fan_in = t[0].numel() if t.dim() > 1 else 1
+        if name.endswith("fpn_stride_16_8.weight"):
+            fan_in = t.shape[0]
+        textual = ".textual." in name
+        if name.endswith(("pos_embed", "rel_pos_h", "rel_pos_w")) or (textual and t.dim() > 1):
+            v = normal(t.shape, 0.02)
+        elif t.dim() > 1:
+            gain = 2.0 if any(k in name for k in relu_before) else 1.0
+            v = normal(t.shape, (gain / fan_in) ** 0.5)
+        elif "norm" in name.lower() or name.endswith(("scale", "bbox_tower.1.weight", "bbox_tower.4.weight",
+                                                      "bbox_tower.7.weight", "bbox_tower.10.weight")):
+            v = torch.ones(t.shape)
+        else:
+            v = torch.zeros(t.shape)
+        sd[name] = v
+    dim = sizes["text"]["dim"]
+    for k in range(3):
+        w = sd[f"roi_heads.box_predictor.{k}.cls_score.weight"]
+        sd[f"roi_heads.box_predictor.{k}.cls_score.weight"] = normal(w.shape, 6.0 / w.shape[1] ** 0.5)
+        sd[f"roi_heads.box_predictor.{k}.cls_score.bias"] = torch.tensor([-4.0 if tiny else -3.25, 0.0])
+        w = sd[f"roi_heads.box_predictor.{k}.bbox_pred.2.weight"]
+        sd[f"roi_heads.box_predictor.{k}.bbox_pred.2.weight"] = normal(w.shape, 0.5 / w.shape[1] ** 0.5)
+    sd["proposal_generator.centernet_head.bbox_pred.bias"] = torch.full((4,), 2.0)
+    pre = "roi_heads.text_decoder.textual."
+    words = sd[pre + "embedding.words.weight"]
+    pool = sorted(GRIT_WORDS.values())
+    row_scale = 0.3 if tiny else 0.10  # tiny: narrow features need a stronger word direction to vary
+    u = normal((dim,), 1.0)
+    u = u / u.pow(2).mean().sqrt()
+    for i in pool:
+        r = normal((dim,), 1.0)
+        words[i] += row_scale * r / r.pow(2).mean().sqrt() + 0.16 * u
+    words[102] += (1.0 if tiny else 0.40) * u
+    bias = sd[pre + "output.bias"]
+    for word, i in GRIT_WORDS.items():
+        bias[i] = 5.5 if word in ("white", "green") else 6.0
+    bias[102] = -8.0
+    if favour is not None:  # tests: make one word win (e.g. "car" for an object_class success)
+        bias[GRIT_WORDS[favour]] += 4.0
+    c = sizes["vit"].get("out_channels", 256)
+    for n in range(1, 5):
+        sd[f"roi_heads.mask_head.mask_fcn{n}.weight"] = normal((c, c, 3, 3), (2.0 / (c * 9)) ** 0.5)
+        sd[f"roi_heads.mask_head.mask_fcn{n}.bias"] = torch.zeros(c)
+    sd["roi_heads.mask_head.deconv.weight"] = normal((c, c, 2, 2), (2.0 / (c * 4)) ** 0.5)
+    sd["roi_heads.mask_head.deconv.bias"] = torch.zeros(c)
+    sd["roi_heads.mask_head.predictor.weight"] = normal((1, c, 1, 1), (1.0 / c) ** 0.5)
+    sd["roi_heads.mask_head.predictor.bias"] = torch.zeros(1)
+    sd[pre + "output.weight"] = words  # the same tensor: saved once, as in the official file
+    cache_dir = Path(cache_dir)
+    vocab = write_bert_vocab(cache_dir / "bert_model" / "bert-base-uncased")
+    return [_save({"model": sd}, cache_dir / "grit_model" / "grit_b_densecap_objectdet.pth"), vocab]
+
+
 WRITERS = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
-           "aesthetic": write_aesthetic}
+           "aesthetic": write_aesthetic, "grit": write_grit}
 
 
 def write(family: str, cache_dir: Path, seed: int = 0, tiny: bool = False) -> list[Path]:

@@ -19,6 +19,7 @@ LOADERS: dict[str, str] = {
     "aesthetic": "clip:load_aesthetic",
     "viclip": "viclip:load",
     "umt": "umt:load",
+    "grit": "grit.predictor:load",
 }
 
 

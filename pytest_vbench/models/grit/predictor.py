@@ -50,17 +50,17 @@ class TextDecoder(nn.Module):
 
 
 class RoIHeads(CascadeHeads):
-    def __init__(self, channels: int, text_sizes: dict):
-        super().__init__(channels)
+    def __init__(self, channels: int, text_sizes: dict, box_dim: int = 1024, stages: int = 3):
+        super().__init__(channels, box_dim, stages)
         self.text_decoder = TextDecoder(**text_sizes)
 
 
 class Grit(nn.Module):
-    def __init__(self, vit: ViTConfig, text_sizes: dict):
+    def __init__(self, vit: ViTConfig, text_sizes: dict, box_dim: int = 1024, stages: int = 3):
         super().__init__()
         self.backbone = Backbone(vit)
         self.proposal_generator = ProposalGenerator(vit.out_channels)
-        self.roi_heads = RoIHeads(vit.out_channels, text_sizes)
+        self.roi_heads = RoIHeads(vit.out_channels, text_sizes, box_dim, stages)
         self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN).view(3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(PIXEL_STD).view(3, 1, 1), persistent=False)
 
@@ -167,7 +167,8 @@ def build(sd: dict, path: Path | str = "<state dict>") -> Grit:
     out_w = "roi_heads.text_decoder.textual.output.weight"
     if out_w not in sd:
         sd[out_w] = sd["roi_heads.text_decoder.textual.embedding.words.weight"]
-    model = Grit(ViTConfig.from_state_dict(sd), text_sizes(sd))
+    stages = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("roi_heads.box_head."))
+    model = Grit(ViTConfig.from_state_dict(sd), text_sizes(sd), sd["roi_heads.box_head.0.fc1.weight"].shape[0], stages)
     state = {k: v for k, v in sd.items() if not k.startswith(IGNORED)}
     check_keys(model, state, Path(path))
     model.load_state_dict(state, strict=True)
@@ -176,7 +177,6 @@ def build(sd: dict, path: Path | str = "<state dict>") -> Grit:
 
 def load(runtime) -> GritPredictor:
     """Loader of the ``grit`` family (``models.LOADERS``)."""
-    from ... import weights
     from ..checkpoint import CheckpointError, load_state_dict, resolve
 
     path = resolve(CKPT, runtime)
@@ -186,6 +186,5 @@ def load(runtime) -> GritPredictor:
         decode = BertDecoder(vocab)
     except ValueError as exc:
         raise CheckpointError(f"{exc}; fetch it with `pytest-vbench download --dims object_class`") from None
-    del weights
     model = build(sd, path).to(runtime.device)
     return GritPredictor(model, decode)

@@ -108,6 +108,8 @@ class CascadeHeads(nn.Module):
 
     def __init__(self, channels: int = 256, dim: int = 1024, stages: int = 3):
         super().__init__()
+        if stages != len(BOX_WEIGHTS):
+            raise ValueError(f"GRiT's cascade has {len(BOX_WEIGHTS)} stages, the checkpoint {stages}")
         self.box_head = nn.ModuleList(BoxHead(channels * 49, dim) for _ in range(stages))
         self.box_predictor = nn.ModuleList(BoxPredictor(dim) for _ in range(stages))
 
