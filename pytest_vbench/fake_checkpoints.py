@@ -8,6 +8,7 @@ from the checkpoint shapes (fast tests); the official code needs the full-size l
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 
@@ -222,10 +223,20 @@ TAG2TEXT_CAPTION_WORDS = ("tower", "water", "beach", "park", "river")
 
 
 def write_tag2text_vocab(folder: Path) -> Path:
-    """A SYNTHETIC 30522-line BERT vocabulary for tests (no network): the special tokens at their
+    """A SYNTHETIC bert-base-uncased folder for tests (no network): ``config.json``, ``tokenizer_config.json``
+    and a 30522-line ``vocab.txt`` with the special tokens at their
     bert-base-uncased ids, single characters and ``##`` continuations (so any word tokenizes), a few
     whole words; the rest ``[unusedN]``. Not written over an existing ``vocab.txt``."""
-    path = Path(folder) / "vocab.txt"
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "tokenizer_config.json").is_file():
+        (folder / "tokenizer_config.json").write_text('{"do_lower_case": true}', encoding="utf-8")
+    if not (folder / "config.json").is_file():  # bert-base-uncased's published sizes (not read by our loader)
+        (folder / "config.json").write_text(json.dumps({
+            "architectures": ["BertForMaskedLM"], "hidden_size": 768, "intermediate_size": 3072,
+            "max_position_embeddings": 512, "model_type": "bert", "num_attention_heads": 12,
+            "num_hidden_layers": 12, "pad_token_id": 0, "type_vocab_size": 2, "vocab_size": 30522}), encoding="utf-8")
+    path = folder / "vocab.txt"
     if path.is_file():
         return path
     chars = [chr(c) for c in range(33, 127) if not chr(c).isupper()]

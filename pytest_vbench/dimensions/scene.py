@@ -11,7 +11,8 @@
 * model output: captions by beam search (3 beams, length 10..30 incl. the prompt ``[DEC] a picture of``)
   minus the first 13 characters. Official quirk kept: the caption of frame k comes from the tags and
   image of frame ``k // 3`` (spec 4.13.7), so only frames 0..5 matter and only they are computed
-* rule: a frame succeeds iff EVERY ``" "``-separated word of ``aux["scene"]`` is a SUBSTRING of its
+* rule: a frame succeeds iff EVERY ``" "``-separated word of the scene phrase
+  (``auxiliary_info.scene.scene.scene``) is a SUBSTRING of its
   caption (``"bar"`` matches ``"barn"``; an empty word from a double space matches everything)
 * unit: frame (dimension score = sum of successful frames / sum of frames); record
   ``{"video_results": success / frames, "success_frame_count": success, "frame_count": frames}``
@@ -32,10 +33,16 @@ STD = (0.229, 0.224, 0.225)
 
 
 def scene_phrase(case) -> str:
-    """The scene phrase of a case: ``auxiliary_info["scene"]["scene"]`` (standard mode only)."""
+    """The scene phrase of a case (standard mode only).
+
+    ``case.aux`` is the entry's ``auxiliary_info["scene"]`` = ``{"scene": {"scene": "alley"}}``; the
+    official ``scene()`` takes ``info["auxiliary_info"]["scene"]`` of that and ``check_generate`` its
+    ``["scene"]``.
+    """
     aux = case.aux
-    if isinstance(aux, dict) and isinstance(aux.get("scene"), str):
-        return aux["scene"]
+    inner = aux.get("scene") if isinstance(aux, dict) else None
+    if isinstance(inner, dict) and isinstance(inner.get("scene"), str):
+        return inner["scene"]
     raise VideoError(f"scene needs auxiliary_info.scene.scene for the prompt {case.prompt!r} (standard mode "
                      f"with VBench's full_info JSON); got {aux!r}")
 
@@ -68,7 +75,7 @@ def to_input(frames: np.ndarray):
         if frame.shape[:2] != (SIZE, SIZE):  # gif/png: torchvision Resize on a PIL image = PIL bilinear
             from PIL import Image
 
-            frame = np.asarray(Image.fromarray(frame).resize((SIZE, SIZE), Image.BILINEAR))
+            frame = np.array(Image.fromarray(frame).resize((SIZE, SIZE), Image.BILINEAR))
         out.append(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1))
     x = torch.stack(out).float().div(255)
     mean = torch.tensor(MEAN, dtype=torch.float32)[:, None, None]
