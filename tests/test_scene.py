@@ -255,3 +255,42 @@ def test_preflight_accepts_compact_bert_json_but_not_json_pages(tmp_path):
     page.write_text('{"error": "Repository not found"}')
     with pytest.raises(weights.CorruptCheckpoint, match="HTML/text page"):
         weights.sniff(page)
+
+
+# ---- beam search against transformers 4.33 + the official med.py decoder ----
+
+BEAM_REF = Path(__file__).parent / "parity" / "tag2text_beam.json"
+
+
+def test_beam_search_equals_official_generate():
+    """Token ids of the official decoder's ``generate`` (tools/tag2text_beam_reference.py) on a reduced
+    decoder with varied hypothesis lengths, early stops and max-length cut-offs."""
+    import importlib.util
+
+    from pytest_vbench.models.tag2text.beam import beam_search
+    from pytest_vbench.models.tag2text.bert import CaptionDecoder, bert_config
+
+    spec = importlib.util.spec_from_file_location("beamref", Path(__file__).parents[1] / "tools" /
+                                                  "tag2text_beam_reference.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ref = json.loads(BEAM_REF.read_text())
+    assert ref["seed"] == tool.SEED and ref["sizes"] == tool.SIZES
+    s = tool.SIZES
+    dec = CaptionDecoder(bert_config(layers=s["layers"], heads=s["heads"], hidden=s["hidden"],
+                                     intermediate=s["intermediate"])).eval()
+    state = {"lm." + k: v for k, v in tool.decoder_state().items() if not k.endswith("position_ids")}
+    missing, unexpected = dec.load_state_dict(state, strict=False)
+    assert not unexpected and all("token_type" in m or "position_ids" in m for m in missing), missing
+    with torch.no_grad():
+        dec.lm.bert.embeddings.token_type_embeddings.weight.zero_()
+    lengths = set()
+    for i, case in enumerate(ref["cases"]):
+        states = tool.memory(i, case["batch"], case["memory_length"], s["hidden"])
+        k = case["num_beams"]
+        memory = states.repeat_interleave(k, dim=0)
+        out = beam_search(lambda ids: dec.next_token_logits(ids, memory), torch.tensor([tool.PROMPT] * case["batch"]),
+                          num_beams=k, max_length=case["max_length"], min_length=case["min_length"], eos=102, pad=0)
+        assert out.tolist() == case["token_ids"], f"case {i}"
+        lengths |= {len([t for t in row if t]) for row in case["token_ids"]}
+    assert len(lengths) >= 4  # the references exercise different finishing lengths
