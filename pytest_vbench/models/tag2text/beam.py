@@ -42,8 +42,9 @@ def beam_search(step_logits, prompt: torch.Tensor, *, num_beams=3, max_length=30
     """``step_logits(ids (B*k, L)) -> logits (B*k, V)``; ``prompt`` (B, L0). Returns (B, L) token ids."""
     bsz = prompt.shape[0]
     k = num_beams
+    dev = prompt.device
     ids = prompt.repeat_interleave(k, dim=0)
-    scores = torch.zeros(bsz, k, dtype=torch.float32)
+    scores = torch.zeros(bsz, k, dtype=torch.float32, device=dev)
     scores[:, 1:] = -1e9
     scores = scores.view(-1)
     hyps = [_Hyps(k) for _ in range(bsz)]
@@ -56,6 +57,7 @@ def beam_search(step_logits, prompt: torch.Tensor, *, num_beams=3, max_length=30
         vocab = logp.shape[-1]
         total = (logp + scores[:, None]).view(bsz, k * vocab)
         top_scores, top_tok = torch.topk(total, 2 * k, dim=1, largest=True, sorted=True)
+        top_scores, top_tok = top_scores.cpu(), top_tok.cpu()  # the bookkeeping runs on the host
         beam_of = torch.div(top_tok, vocab, rounding_mode="floor")
         tok_of = top_tok % vocab
         new_scores = torch.zeros(bsz, k)
@@ -72,7 +74,7 @@ def beam_search(step_logits, prompt: torch.Tensor, *, num_beams=3, max_length=30
                 if token == eos:
                     if rank >= k:
                         continue
-                    hyps[b].add(ids[src].clone(), float(top_scores[b, rank]))
+                    hyps[b].add(ids[src].cpu().clone(), float(top_scores[b, rank]))
                 else:
                     new_scores[b, j] = top_scores[b, rank]
                     new_tokens[b, j] = token
@@ -81,15 +83,15 @@ def beam_search(step_logits, prompt: torch.Tensor, *, num_beams=3, max_length=30
                 if j == k:
                     break
             done[b] = done[b] or hyps[b].is_done(float(top_scores[b].max()), cur + 1)
-        scores = new_scores.view(-1)
-        ids = torch.cat([ids[new_src.view(-1)], new_tokens.view(-1, 1)], dim=1)
+        scores = new_scores.view(-1).to(dev)
+        ids = torch.cat([ids[new_src.view(-1).to(dev)], new_tokens.view(-1, 1).to(dev)], dim=1)
         if all(done) or ids.shape[1] >= max_length:
             break
     best = []
     for b in range(bsz):
         if not done[b]:
             for j in range(k):
-                hyps[b].add(ids[b * k + j], float(scores[b * k + j]))
+                hyps[b].add(ids[b * k + j].cpu(), float(scores[b * k + j]))
         # stable sort by score, take the last: among equal scores the latest added wins (as 4.33 did)
         best.append(sorted(hyps[b].items, key=lambda t: t[0])[-1][1])
     lengths = [len(t) for t in best]
