@@ -294,3 +294,19 @@ def test_beam_search_equals_official_generate():
         assert out.tolist() == case["token_ids"], f"case {i}"
         lengths |= {len([t for t in row if t]) for row in case["token_ids"]}
     assert len(lengths) >= 4  # the references exercise different finishing lengths
+
+
+def test_strict_check_accepts_the_full_official_layout(tiny_cache):
+    """The full-size official key set (meta tensors, no memory) converts and passes the strict check."""
+    from pytest_vbench.models.tag2text.loader import check_state, convert_state, infer_config
+    from pytest_vbench.models.tag2text.model import Tag2Text
+    from pytest_vbench.models.tag2text.tokenizer import load_tokenizer
+
+    state = {k: torch.empty(s, device="meta", dtype=torch.int64 if d == "int64" else torch.float32)
+             for k, s, d, _ in json.loads(LAYOUT.read_text())["tensors"]}
+    with torch.device("meta"):
+        model = Tag2Text(load_tokenizer(tiny_cache), **infer_config(state))
+    check_state(model, convert_state(state), "official layout")
+    del state["fc.b"]
+    with pytest.raises(CheckpointError, match="missing key.*fc_b"):
+        check_state(model, convert_state(state), "official layout")
