@@ -184,6 +184,7 @@ def test_mp4_frames_resized_at_decode_time(tmp_path):
     assert np.array_equal(frames[0], reader[0].asnumpy()) and np.array_equal(frames[-1], reader[7].asnumpy())
 
 
+@pytest.mark.filterwarnings("ignore:Anti-alias option is always applied")
 @pytest.mark.parametrize("size", [(384, 384), (50, 70)])
 def test_transform_equals_torchvision_t_tag(size):
     from torchvision import transforms as T
