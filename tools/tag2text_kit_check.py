@@ -89,6 +89,13 @@ def compare_video(runtime, path: Path, ref: dict) -> dict:
     with torch.no_grad():
         out = model.caption_frames(x, full=True)
     checks["image_embeds"] = _stats_ok(out["image_embeds"], ref["image_embeds"])
+    with torch.no_grad():
+        emb = out["image_embeds"]
+        q = model.label_embed.weight.unsqueeze(0).expand(emb.shape[0], -1, -1)
+        checks["mlr_tagembedding"] = _stats_ok(model.vision_multi(q, emb), ref["mlr_tagembedding"])
+    per_frame = [_stats_ok(out["logits"][k], head["logits"]) for k, head in enumerate(ref["tag_head"])]
+    failing = [f"frame {k}: {d}" for k, (ok_k, d) in enumerate(per_frame) if not ok_k]
+    checks["tag_logits per frame"] = (not failing, "; ".join(failing) if failing else f"frame 0: {per_frame[0][1]}")
     probs = torch.sigmoid(out["logits"]).double()
     bad_idx, dprob, near = [], 0.0, []
     for k, head in enumerate(ref["tag_head"]):
