@@ -16,14 +16,14 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("timm")
 pytest.importorskip("transformers")
 
-from synthetic import noise_frames, write_video  # noqa: E402
+from synthetic import noise_frames, write_video
 
-from pytest_vbench import fake_checkpoints  # noqa: E402
-from pytest_vbench.dimensions import scene  # noqa: E402
-from pytest_vbench.models.checkpoint import CheckpointError  # noqa: E402
-from pytest_vbench.runtime import Runtime  # noqa: E402
-from pytest_vbench.suite import Case  # noqa: E402
-from pytest_vbench.video import VideoError  # noqa: E402
+from pytest_vbench import fake_checkpoints
+from pytest_vbench.dimensions import scene
+from pytest_vbench.models.checkpoint import CheckpointError
+from pytest_vbench.runtime import Runtime
+from pytest_vbench.suite import Case
+from pytest_vbench.video import VideoError
 
 LAYOUT = Path(__file__).parent / "parity" / "tag2text_official_layout.json"
 CKPT = "caption_model/tag2text_swin_14m.pth"
@@ -290,7 +290,7 @@ def test_beam_search_equals_official_generate():
         states = tool.memory(i, case["batch"], case["memory_length"], s["hidden"])
         k = case["num_beams"]
         memory = states.repeat_interleave(k, dim=0)
-        out = beam_search(lambda ids: dec.next_token_logits(ids, memory), torch.tensor([tool.PROMPT] * case["batch"]),
+        out = beam_search(lambda ids, m=memory: dec.next_token_logits(ids, m), torch.tensor([tool.PROMPT] * case["batch"]),
                           num_beams=k, max_length=case["max_length"], min_length=case["min_length"], eos=102, pad=0)
         assert out.tolist() == case["token_ids"], f"case {i}"
         lengths |= {len([t for t in row if t]) for row in case["token_ids"]}
@@ -299,7 +299,11 @@ def test_beam_search_equals_official_generate():
 
 def test_strict_check_accepts_the_full_official_layout(tiny_cache):
     """The full-size official key set (meta tensors, no memory) converts and passes the strict check."""
-    from pytest_vbench.models.tag2text.loader import check_state, convert_state, infer_config
+    from pytest_vbench.models.tag2text.loader import (
+        check_state,
+        convert_state,
+        infer_config,
+    )
     from pytest_vbench.models.tag2text.model import Tag2Text
     from pytest_vbench.models.tag2text.tokenizer import load_tokenizer
 
@@ -311,3 +315,11 @@ def test_strict_check_accepts_the_full_official_layout(tiny_cache):
     del state["fc.b"]
     with pytest.raises(CheckpointError, match="missing key.*fc_b"):
         check_state(model, convert_state(state), "official layout")
+
+
+def test_tag_names_and_the_removed_count_tags():
+    from pytest_vbench.models.tag2text.model import DELETED_TAGS, tag_names
+
+    names = tag_names()
+    assert len(names) == 3429 and len(set(names)) == 3313  # the official list repeats names (kept: index order)
+    assert sorted(names[i] for i in DELETED_TAGS) == sorted(["quarter", "three", "four", "two", "five", "one"])

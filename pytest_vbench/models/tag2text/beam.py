@@ -93,7 +93,7 @@ def beam_search(step_logits, prompt: torch.Tensor, *, num_beams=3, max_length=30
             for j in range(k):
                 hyps[b].add(ids[b * k + j].cpu(), float(scores[b * k + j]))
         # stable sort by score, take the last: among equal scores the latest added wins (as 4.33 did)
-        best.append(sorted(hyps[b].items, key=lambda t: t[0])[-1][1])
+        best.append(sorted(hyps[b].items, key=lambda t: t[0])[-1][1])  # noqa: FURB192 (not max: ties)
     lengths = [len(t) for t in best]
     width = min(max(lengths) + 1, max_length)
     out = torch.full((bsz, width), pad, dtype=torch.long)

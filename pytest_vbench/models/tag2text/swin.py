@@ -29,7 +29,7 @@ def map_official_keys(state: dict) -> dict:
     """``visual_encoder.*`` keys of the official checkpoint (prefix stripped) -> timm names."""
     out = {}
     for key, value in state.items():
-        if key.endswith("relative_position_index") or key.endswith("attn_mask"):
+        if key.endswith(("relative_position_index", "attn_mask")):
             continue
         m = re.match(r"layers\.(\d+)\.downsample\.(.*)", key)
         if m:
