@@ -278,20 +278,21 @@ def test_beam_search_equals_official_generate():
     ref = json.loads(BEAM_REF.read_text())
     assert ref["seed"] == tool.SEED and ref["sizes"] == tool.SIZES
     s = tool.SIZES
-    dec = CaptionDecoder(bert_config(layers=s["layers"], heads=s["heads"], hidden=s["hidden"],
-                                     intermediate=s["intermediate"])).eval()
-    state = {"lm." + k: v for k, v in tool.decoder_state().items() if not k.endswith("position_ids")}
-    missing, unexpected = dec.load_state_dict(state, strict=False)
-    assert not unexpected and all("token_type" in m or "position_ids" in m for m in missing), missing
-    with torch.no_grad():
-        dec.lm.bert.embeddings.token_type_embeddings.weight.zero_()
     lengths = set()
     for i, case in enumerate(ref["cases"]):
+        dec = CaptionDecoder(bert_config(layers=s["layers"], heads=s["heads"], hidden=s["hidden"],
+                                         intermediate=s["intermediate"])).eval()
+        state = {"lm." + k: v for k, v in tool.decoder_state(case["eos_bias"]).items() if not k.endswith("position_ids")}
+        missing, unexpected = dec.load_state_dict(state, strict=False)
+        assert not unexpected and all("token_type" in m or "position_ids" in m for m in missing), missing
+        with torch.no_grad():
+            dec.lm.bert.embeddings.token_type_embeddings.weight.zero_()
         states = tool.memory(i, case["batch"], case["memory_length"], s["hidden"])
         k = case["num_beams"]
         memory = states.repeat_interleave(k, dim=0)
-        out = beam_search(lambda ids, m=memory: dec.next_token_logits(ids, m), torch.tensor([tool.PROMPT] * case["batch"]),
-                          num_beams=k, max_length=case["max_length"], min_length=case["min_length"], eos=102, pad=0)
+        out = beam_search(lambda ids, m=memory, d=dec: d.next_token_logits(ids, m),
+                          torch.tensor([tool.PROMPT] * case["batch"]), num_beams=k, max_length=case["max_length"],
+                          min_length=case["min_length"], eos=102, pad=0)
         assert out.tolist() == case["token_ids"], f"case {i}"
         lengths |= {len([t for t in row if t]) for row in case["token_ids"]}
     assert len(lengths) >= 4  # the references exercise different finishing lengths
