@@ -29,6 +29,15 @@ LAYOUT = Path(__file__).parent / "parity" / "tag2text_official_layout.json"
 CKPT = "caption_model/tag2text_swin_14m.pth"
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small models on a shared machine: one thread avoids oversubscription stalls (10x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_cache(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("t2t_tiny")
@@ -215,8 +224,9 @@ def test_caption_of_frame_k_comes_from_frame_k_div_3(plain_model):
 
 # ---- end to end ----
 
-def test_scene_through_the_plugin(pytester, tmp_path, tiny_cache):
+def test_scene_through_the_plugin(pytester, tmp_path, tiny_cache, monkeypatch):
     """Boosted LM bias: every caption is made of tower/water/beach/park/river words."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     from pytest_vbench.suite import load_suite
 
     entries = [e for e in load_suite().entries if e["prompt_en"] in ("tower", "bridge", "river")]
