@@ -81,7 +81,7 @@ def kit_cache(request, tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_full_size_kit_parity(ref, kit_cache):
-    """Every intermediate, caption and record of the three kit videos (about 3 minutes on one core)."""
+    """Every intermediate, caption and record of the three kit videos (4–6 minutes on one core of a shared 2-core machine)."""
     import torch
 
     from pytest_vbench.runtime import Runtime
