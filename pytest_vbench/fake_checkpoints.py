@@ -8,6 +8,7 @@ from the checkpoint shapes (fast tests); the official code needs the full-size l
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 
@@ -138,18 +139,118 @@ GRIT_WORDS = {"person": 2711, "car": 2482, "cat": 4937, "dog": 3899, "bird": 474
               "red": 2417, "blue": 2630, "white": 2317, "green": 2665}
 
 
-def write_bert_vocab(folder: Path) -> Path:
-    """A SYNTHETIC 30522-entry bert-base-uncased ``vocab.txt`` for tests (no network).
+#: Tag2Text architecture sizes: the official swin_b / med_config / q2l_config, and a reduced one for fast tests
+TAG2TEXT_FULL = dict(embed=128, depths=(2, 2, 18, 2), heads=(4, 8, 16, 32), window=12, hidden=768, layers=12,
+                     intermediate=3072, query_layers=2)
+TAG2TEXT_TINY = dict(embed=16, depths=(1, 1, 1, 1), heads=(1, 1, 1, 2), window=12, hidden=64, layers=2,
+                     intermediate=128, query_layers=2)
+TAG2TEXT_VOCAB = 30524  # bert-base-uncased 30522 + [DEC] + [ENC]
+TAG2TEXT_CLASSES = 3429
 
-    Special tokens sit at their real ids ([PAD] 0, [unused0..98] 1-99, [UNK] 100, [CLS] 101, [SEP] 102,
-    [MASK] 103, [unused99] 104), the GRiT words at their real ids, the rest are ``[unusedN]``
-    placeholders. Not written over an existing file.
+
+def tag2text_layout(embed, depths, heads, window, hidden, layers, intermediate, query_layers) -> list[tuple]:
+    """The official ``tag2text_swin_14m.pth`` entries for given sizes, in the official order.
+
+    Each entry is ``(key, shape, kind)``; kind is ``linear`` (weight of a Linear/Conv), ``table``
+    (Swin relative-position bias), ``embed`` (BERT embedding tables, label embeddings), ``ones``/``zeros``
+    (norms and biases), ``ids`` (int64 ``position_ids``), ``fc_W``/``fc_b`` (the group-wise tag classifier),
+    ``lm_bias``, or ``("tie", other_key)`` for a tensor stored as the same object as ``other_key``.
+    The Swin buffers ``relative_position_index``/``attn_mask`` are absent (the official loader deletes them).
     """
-    path = Path(folder) / "vocab.txt"
+    out = []
+    v = "visual_encoder."
+    out += [(v + "patch_embed.proj.weight", (embed, 3, 4, 4), "linear"), (v + "patch_embed.proj.bias", (embed,), "zeros"),
+            (v + "patch_embed.norm.weight", (embed,), "ones"), (v + "patch_embed.norm.bias", (embed,), "zeros")]
+    dim = embed
+    for i, (depth, nh) in enumerate(zip(depths, heads)):
+        for j in range(depth):
+            b = f"{v}layers.{i}.blocks.{j}."
+            out += [(b + "norm1.weight", (dim,), "ones"), (b + "norm1.bias", (dim,), "zeros"),
+                    (b + "attn.relative_position_bias_table", ((2 * window - 1) ** 2, nh), "table"),
+                    (b + "attn.qkv.weight", (3 * dim, dim), "linear"), (b + "attn.qkv.bias", (3 * dim,), "zeros"),
+                    (b + "attn.proj.weight", (dim, dim), "linear"), (b + "attn.proj.bias", (dim,), "zeros"),
+                    (b + "norm2.weight", (dim,), "ones"), (b + "norm2.bias", (dim,), "zeros"),
+                    (b + "mlp.fc1.weight", (4 * dim, dim), "linear"), (b + "mlp.fc1.bias", (4 * dim,), "zeros"),
+                    (b + "mlp.fc2.weight", (dim, 4 * dim), "linear"), (b + "mlp.fc2.bias", (dim,), "zeros")]
+        if i < len(depths) - 1:
+            d = f"{v}layers.{i}.downsample."
+            out += [(d + "reduction.weight", (2 * dim, 4 * dim), "linear"), (d + "norm.weight", (4 * dim,), "ones"),
+                    (d + "norm.bias", (4 * dim,), "zeros")]
+            dim *= 2
+    out += [(v + "norm.weight", (dim,), "ones"), (v + "norm.bias", (dim,), "zeros")]
+    width = dim
+
+    def bert_layer(p, self_attention=True, cross_width=hidden):
+        rows = []
+        parts = (["attention"] if self_attention else []) + ["crossattention"]
+        for part in parts:
+            kv = hidden if part == "attention" else cross_width
+            rows += [(f"{p}{part}.self.query.weight", (hidden, hidden), "embed"), (f"{p}{part}.self.query.bias", (hidden,), "zeros"),
+                     (f"{p}{part}.self.key.weight", (hidden, kv), "embed"), (f"{p}{part}.self.key.bias", (hidden,), "zeros"),
+                     (f"{p}{part}.self.value.weight", (hidden, kv), "embed"), (f"{p}{part}.self.value.bias", (hidden,), "zeros"),
+                     (f"{p}{part}.output.dense.weight", (hidden, hidden), "embed"), (f"{p}{part}.output.dense.bias", (hidden,), "zeros"),
+                     (f"{p}{part}.output.LayerNorm.weight", (hidden,), "ones"), (f"{p}{part}.output.LayerNorm.bias", (hidden,), "zeros")]
+        rows += [(f"{p}intermediate.dense.weight", (intermediate, hidden), "embed"), (f"{p}intermediate.dense.bias", (intermediate,), "zeros"),
+                 (f"{p}output.dense.weight", (hidden, intermediate), "embed"), (f"{p}output.dense.bias", (hidden,), "zeros"),
+                 (f"{p}output.LayerNorm.weight", (hidden,), "ones"), (f"{p}output.LayerNorm.bias", (hidden,), "zeros")]
+        return rows
+
+    def embeddings(p):
+        return [(p + "position_ids", (1, 512), "ids"), (p + "word_embeddings.weight", (TAG2TEXT_VOCAB, hidden), "embed"),
+                (p + "position_embeddings.weight", (512, hidden), "embed"), (p + "LayerNorm.weight", (hidden,), "ones"),
+                (p + "LayerNorm.bias", (hidden,), "zeros")]
+
+    # text_decoder: BertLMHeadModel, cross-attention to the tag-encoder output (width = hidden)
+    out += embeddings("text_decoder.bert.embeddings.")
+    for i in range(layers):
+        out += bert_layer(f"text_decoder.bert.encoder.layer.{i}.")
+    c = "text_decoder.cls.predictions."
+    out += [(c + "bias", (TAG2TEXT_VOCAB,), "lm_bias"), (c + "transform.dense.weight", (hidden, hidden), "embed"),
+            (c + "transform.dense.bias", (hidden,), "zeros"), (c + "transform.LayerNorm.weight", (hidden,), "ones"),
+            (c + "transform.LayerNorm.bias", (hidden,), "zeros"),
+            (c + "decoder.weight", (TAG2TEXT_VOCAB, hidden), ("tie", "text_decoder.bert.embeddings.word_embeddings.weight")),
+            (c + "decoder.bias", (TAG2TEXT_VOCAB,), ("tie", c + "bias"))]
+    # tag_encoder: BertModel without pooler, cross-attention to the Swin tokens (width = Swin output)
+    out += embeddings("tag_encoder.embeddings.")
+    for i in range(layers):
+        out += bert_layer(f"tag_encoder.encoder.layer.{i}.", cross_width=width)
+    # vision_multi: no embeddings, no self-attention, tied to the first tag-encoder layers
+    for i in range(query_layers):
+        for key, shape, _ in bert_layer(f"vision_multi.encoder.layer.{i}.", self_attention=False, cross_width=width):
+            out.append((key, shape, ("tie", key.replace("vision_multi.", "tag_encoder.", 1))))
+    out += [("label_embed.weight", (TAG2TEXT_CLASSES, hidden), "embed"), ("fc.W", (1, TAG2TEXT_CLASSES, hidden), "fc_W"),
+            ("fc.b", (1, TAG2TEXT_CLASSES), "fc_b")]
+    return out
+
+
+#: words whose LM bias the fake Tag2Text raises, so captions are made of them (like the parity kit)
+TAG2TEXT_CAPTION_WORDS = ("tower", "water", "beach", "park", "river")
+
+
+def write_bert_vocab(folder: Path) -> Path:
+    """A SYNTHETIC bert-base-uncased folder for tests (no network): ``config.json``, ``tokenizer_config.json``
+    and a 30522-line ``vocab.txt`` with the special tokens and ``GRIT_WORDS`` at their real
+    bert-base-uncased ids, single characters and ``##`` continuations (so any word tokenizes), a few
+    whole words; the rest ``[unusedN]``. Not written over an existing ``vocab.txt``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "tokenizer_config.json").is_file():
+        (folder / "tokenizer_config.json").write_text('{"do_lower_case": true}', encoding="utf-8")
+    if not (folder / "config.json").is_file():  # bert-base-uncased's published sizes (not read by our loader)
+        (folder / "config.json").write_text(json.dumps({
+            "architectures": ["BertForMaskedLM"], "hidden_size": 768, "intermediate_size": 3072,
+            "max_position_embeddings": 512, "model_type": "bert", "num_attention_heads": 12,
+            "num_hidden_layers": 12, "pad_token_id": 0, "type_vocab_size": 2, "vocab_size": 30522}), encoding="utf-8")
+    path = folder / "vocab.txt"
     if path.is_file():
         return path
-    vocab = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = [chr(c) for c in range(33, 127) if not chr(c).isupper()]
+    words = ["a", "picture", "of", "the", "and", "in", "on", "with", *TAG2TEXT_CAPTION_WORDS, "bridge", "amusement",
+             "street", "kitchen", "alley", "barn"]
+    rest = chars + ["##" + c for c in chars] + [w for w in words if w not in chars]
+    vocab = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"] + rest
     vocab += [f"[unused{i}]" for i in range(99, 99 + 30522 - len(vocab))]
+    # GRiT's words at their real ids (above everything the Tag2Text tests place)
     for word, i in GRIT_WORDS.items():
         vocab[i] = word
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -245,8 +346,62 @@ def write_grit(cache_dir: Path, seed: int = 0, tiny: bool = False, favour: str |
     return [_save({"model": sd}, cache_dir / "grit_model" / "grit_b_densecap_objectdet.pth"), vocab]
 
 
+write_tag2text_vocab = write_bert_vocab  # the name the Tag2Text tests use
+
+
+def write_tag2text(cache_dir: Path, seed: int = 0, tiny: bool = False, boost: bool = True) -> list[Path]:
+    """``caption_model/tag2text_swin_14m.pth`` in the official layout (``{"model": state_dict}``, tied
+    tensors stored once under both names, Swin index/mask buffers absent), plus a synthetic
+    ``bert_model/bert-base-uncased/vocab.txt`` when the cache has none.
+
+    Init like the parity kit: N(0, 1/fan_in) Swin weights, N(0, 0.02) BERT weights and tables, unit
+    norms, zero biases, group-wise classifier N(0, 16/width) with bias -8.5 (a few dozen tags per frame
+    pass 0.7 at full size). With ``boost`` the LM output bias favours ``TAG2TEXT_CAPTION_WORDS`` and
+    ``[SEP]`` so captions are short and made of those words.
+    """
+    import torch
+
+    from .models.tag2text.tokenizer import load_tokenizer
+
+    cache_dir = Path(cache_dir)
+    write_tag2text_vocab(cache_dir / "bert_model" / "bert-base-uncased")
+    sizes = TAG2TEXT_TINY if tiny else TAG2TEXT_FULL
+    g = torch.Generator().manual_seed(seed)
+    state: dict = {}
+    boosted = []
+    if boost:
+        tok = load_tokenizer(cache_dir)
+        boosted = [i for w in TAG2TEXT_CAPTION_WORDS for i in tok.convert_tokens_to_ids([w]) if i != tok.unk_token_id]
+    for key, shape, kind in tag2text_layout(**sizes):
+        if isinstance(kind, tuple):
+            state[key] = state[kind[1]]
+            continue
+        if kind == "ids":
+            state[key] = torch.arange(shape[-1], dtype=torch.int64).expand(shape).clone()
+            continue
+        t = torch.randn(shape, generator=g)
+        if kind == "linear":
+            fan_in = t[0].numel()
+            t *= (2.0 if ".fc1." in key else 1.0) ** 0.5 / fan_in ** 0.5
+        elif kind in ("table", "embed"):
+            t *= 0.02
+        elif kind == "fc_W":
+            t *= (16.0 / shape[-1]) ** 0.5
+        elif kind == "fc_b":
+            t = torch.full(shape, -8.5)
+        elif kind == "ones":
+            t = torch.ones(shape)
+        else:  # zeros, lm_bias
+            t = torch.zeros(shape)
+            if kind == "lm_bias" and boost:
+                t[boosted] = 6.0
+                t[102] = 9.0  # [SEP]
+        state[key] = t
+    return [_save({"model": state}, cache_dir / "caption_model" / "tag2text_swin_14m.pth")]
+
+
 WRITERS = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
-           "aesthetic": write_aesthetic, "grit": write_grit}
+           "aesthetic": write_aesthetic, "tag2text": write_tag2text, "grit": write_grit}
 
 
 def write(family: str, cache_dir: Path, seed: int = 0, tiny: bool = False) -> list[Path]:

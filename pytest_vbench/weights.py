@@ -162,10 +162,12 @@ def sniff(path: Path, suffix: str | None = None) -> None:
     with open(path, "rb") as fh:
         head = fh.read(512)
     lowered = head.lstrip().lower()
-    if lowered.startswith((b"<!doctype", b"<html", b"<?xml", b"{\"", b"error", b"<head")):
+    suffix = path.suffix if suffix is None else suffix
+    # JSON files (the BERT config/tokenizer_config) legitimately start with '{"'
+    json_page = lowered.startswith(b"{\"") and suffix != ".json"
+    if json_page or lowered.startswith((b"<!doctype", b"<html", b"<?xml", b"error", b"<head")):
         raise CorruptCheckpoint(f"{path} is an HTML/text page ({head[:60]!r}...), not a checkpoint: the "
                                 f"download was redirected to an error or login page")
-    suffix = path.suffix if suffix is None else suffix
     if suffix in (".pth", ".pt", ".zip"):
         if zipfile.is_zipfile(path):
             try:

@@ -11,6 +11,7 @@ import importlib
 
 #: family -> "module:function" (relative to this package)
 LOADERS: dict[str, str] = {
+    "tag2text": "tag2text.loader:load",
     "musiq": "musiq:load",
     "dino": "dino:load",
     "raft": "raft:load",

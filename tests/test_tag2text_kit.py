@@ -1,0 +1,99 @@
+"""scene / Tag2Text against the official references of the parity kit (``../shared/parity/tag2text``).
+
+Skipped when the kit is absent (CI). Fast tier: the checkpoint layout of the kit's manifest, the
+decoded 384x384 frames, and the per-video rules applied to the official captions. Slow tier: the
+full-size kit checkpoint (regenerated bit-exactly by the kit's ``make_checkpoint.py`` into a cached
+test-data dir, or taken from ``$TAG2TEXT_KIT_CACHE``) through our model: every intermediate, the
+captions, the records and the dimension score (``tools/tag2text_kit_check.py`` does the comparing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KIT = ROOT.parent / "shared" / "parity" / "tag2text"
+pytestmark = pytest.mark.skipif(not (KIT / "reference" / "scene.json").is_file(),
+                                reason=f"Tag2Text parity kit not found at {KIT}")
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("tag2text_kit_check", ROOT / "tools" / "tag2text_kit_check.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def ref() -> dict:
+    return json.loads((KIT / "reference" / "scene.json").read_text())
+
+
+def test_writer_layout_is_the_kit_manifest():
+    from pytest_vbench import fake_checkpoints
+
+    manifest = json.loads((KIT / "manifest.json").read_text())
+    want = [(k, tuple(s), d, i["key"] if i["rule"] == "tie" else None) for k, s, d, i in manifest["tensors"]]
+    ours = [(k, tuple(s), "int64" if kind == "ids" else "float32", kind[1] if isinstance(kind, tuple) else None)
+            for k, s, kind in fake_checkpoints.tag2text_layout(**fake_checkpoints.TAG2TEXT_FULL)]
+    assert manifest["top_level_key"] == "model"
+    assert ours == want
+
+
+def test_decoded_frames_equal_the_official_ones(ref, tmp_path):
+    pytest.importorskip("decord")
+    from pytest_vbench.dimensions import scene
+    from pytest_vbench.runtime import Runtime
+
+    rt = Runtime("cpu", tmp_path)
+    for name, v in ref["videos"].items():
+        frames = scene.read_frames(KIT / "videos" / name, rt)
+        assert list(frames.shape) == v["frames_uint8"]["shape"]
+        assert [hashlib.sha256(np.ascontiguousarray(f).tobytes()).hexdigest() for f in frames] == \
+            v["frames_uint8"]["sha256_per_frame"], name
+        x = scene.to_input(frames)
+        assert x.double().sum(dim=(1, 2, 3)).tolist() == pytest.approx(v["model_input_per_frame_sum"], rel=1e-7)
+
+
+def test_rules_on_the_official_captions_give_the_official_records(ref):
+    ok, detail = _tool().dimension_from_kit(ref, {n: v["captions"] for n, v in ref["videos"].items()})
+    assert ok, detail
+
+
+@pytest.fixture(scope="module")
+def kit_cache(request, tmp_path_factory) -> Path:
+    env = os.environ.get("TAG2TEXT_KIT_CACHE")
+    if env:
+        cache = Path(env)
+    elif request.config.cache is not None:  # pytest's cache dir: built once, reused by later runs
+        cache = request.config.cache.mkdir("tag2text_kit")
+    else:
+        cache = tmp_path_factory.mktemp("tag2text_kit")
+    return _tool().build_kit_cache(KIT, cache)
+
+
+@pytest.mark.slow
+def test_full_size_kit_parity(ref, kit_cache):
+    """Every intermediate, caption and record of the three kit videos (4–6 minutes on one core of a shared 2-core machine)."""
+    import torch
+
+    from pytest_vbench.runtime import Runtime
+
+    torch.set_num_threads(1)
+    tool = _tool()
+    rt = Runtime("cpu", kit_cache)
+    bad, captions = [], {}
+    for name in sorted(ref["videos"]):
+        res = tool.compare_video(rt, KIT / "videos" / name, ref["videos"][name])
+        bad += [f"{name}: {check}: {detail}" for check, (ok, detail) in res["checks"].items() if not ok]
+        captions[name] = res["captions"]
+    assert not bad, "\n".join(bad)
+    ok, detail = tool.dimension_from_kit(ref, captions)
+    assert ok, detail
