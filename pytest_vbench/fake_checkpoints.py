@@ -331,7 +331,7 @@ def write_grit(cache_dir: Path, seed: int = 0, tiny: bool = False, favour: str |
         bias[i] = 5.5 if word in ("white", "green") else 6.0
     bias[102] = -8.0
     if favour is not None:  # tests: make one word win (e.g. "car" for an object_class success)
-        bias[GRIT_WORDS[favour]] += 4.0
+        bias[GRIT_WORDS[favour]] += 12.0
     c = sizes["vit"].get("out_channels", 256)
     for n in range(1, 5):
         sd[f"roi_heads.mask_head.mask_fcn{n}.weight"] = normal((c, c, 3, 3), (2.0 / (c * 9)) ** 0.5)

@@ -83,7 +83,8 @@ class Results:
             for v in case["videos"]:
                 totals[name].add(v["sum"], v["count"])
                 entry["results"].append({"prompt": case["prompt"], "video": v["video"], "path": v["path"],
-                                         "sum": v["sum"], "count": v["count"], "record": v["record"]})
+                                         "sum": v["sum"], "count": v["count"], "record": v["record"],
+                                         **({"note": v["note"]} if v.get("note") else {})})
             entry["videos"]["scored"] += len(case["videos"])
             entry["videos"]["missing"] += len(case["missing"])
             entry["videos"]["failed"] += len(case["errors"])
