@@ -81,16 +81,19 @@ def main(argv=None):
                                  max(abs(x - y) for x, y in zip(ps[:n].tolist(), r["top_scores"])),
                                  float(np.abs(pb[:n].numpy() - np.array(r["top_boxes"])).max())))
                 p0 = fr["passes"][0]
+                kb, ks, kidx = trace["kept"]
                 ref_boxes = np.array(p0["kept_boxes"]).reshape(-1, 4)
-                ours_boxes = np.array([i.box for i in inst]).reshape(-1, 4)
-                same_n = ours_boxes.shape == ref_boxes.shape
-                rows.append(("kept", same_n, ours_boxes.shape[0], ref_boxes.shape[0],
-                             float(np.abs(ours_boxes - ref_boxes).max()) if same_n and len(ref_boxes) else 0.0))
+                same_n = tuple(kb.shape) == ref_boxes.shape and kidx.tolist() == p0["kept_proposal_index"]
+                rows.append(("kept", same_n, kb.shape[0], ref_boxes.shape[0],
+                             float(np.abs(kb.numpy() - ref_boxes).max()) if same_n and len(ref_boxes) else 0.0,
+                             float(np.abs(ks.numpy() - np.array(p0["kept_scores_before_text"])).max())
+                             if same_n and len(ref_boxes) else 0.0))
                 ri = fr["instances"]
                 desc_ok = [i.description for i in inst] == [x["description"] for x in ri]
                 det_ok = [i.det_obj for i in inst] == [x["det_obj"] for x in ri]
                 sc = max([abs(i.score - x["score"]) for i, x in zip(inst, ri)] or [0.0])
-                rows.append(("instances", desc_ok and det_ok and len(inst) == len(ri), desc_ok, det_ok, sc))
+                bx = max([max(abs(a - b) for a, b in zip(i.box, x["box"])) for i, x in zip(inst, ri)] or [0.0])
+                rows.append(("instances", desc_ok and det_ok and len(inst) == len(ri), desc_ok, det_ok, sc, bx))
                 print(f"{dim} {name} frame {k} ({dt:.1f} s)")
                 for row in rows:
                     print("   ", row[0], *[f"{x:.3g}" if isinstance(x, float) else x for x in row[1:]])

@@ -9,7 +9,9 @@
 3. the text decoder describes each box with the task's begin token (the test task), and VBench's
    extra ObjectDet pass gives ``det_obj`` for the same boxes (one model serves both tasks: the
    passes differ only in the begin token, so the box part runs once);
-4. the score is rescored with the description, sqrt(score x exp(logprob)).
+4. the score is rescored with the description, sqrt(score x exp(logprob));
+5. boxes of zero width or height (clipped onto the image edge) are dropped after decoding, as
+   detectron2's ``detector_postprocess`` does.
 
 It returns :class:`Instance` records in the official output order.
 """
@@ -90,6 +92,8 @@ class Grit(nn.Module):
             trace.update(proposals=(boxes, scores))
         levels = [feats["p3"], feats["p4"], feats["p5"]]
         kept, kept_scores, index = self.roi_heads.detect(levels, boxes, scores, size, trace)
+        if trace is not None:
+            trace.update(kept=(kept, kept_scores, index))
         texts = []
         if kept.shape[0]:
             obj = pool(levels, kept, 14)
@@ -144,8 +148,11 @@ class GritPredictor:
         tokens, logprobs = texts[0]
         final = (scores * torch.exp(logprobs)) ** 0.5
         det_words = words[-1]
+        # detectron2's detector_postprocess: drop boxes of zero width or height (clipped onto an image
+        # edge); the description and det_obj lists are filtered with them
+        keep = ((boxes[:, 2] - boxes[:, 0]) > 0) & ((boxes[:, 3] - boxes[:, 1]) > 0)
         return [Instance(words[0][i], tuple(float(v) for v in boxes[i].tolist()), float(final[i]), det_words[i])
-                for i in range(boxes.shape[0])]
+                for i in range(boxes.shape[0]) if keep[i]]
 
 
 def text_sizes(sd: dict, prefix: str = "roi_heads.text_decoder.textual.") -> dict:
