@@ -140,7 +140,7 @@ class Scripted:
     def __init__(self, rows, vocab=200):
         self.rows, self.vocab, self.seen = rows, vocab, []
 
-    def memory(self, feats):
+    def memory_states(self, feats):
         return feats
 
     def next_logits(self, memory, tokens):
@@ -164,6 +164,18 @@ def test_greedy_decoding_rules():
     assert tokens[2].tolist() == [104, T.SEP, T.SEP, T.SEP]
     # normalisation: non-[SEP] tokens + 1 if a [SEP] was emitted - 1 (the begin token)
     assert logp.shape == (3,) and torch.isfinite(logp).all()
+
+
+def test_cached_memory_rows_equal_the_full_recomputation(predictor):
+    textual = predictor.model.roi_heads.text_decoder.textual
+    g = torch.Generator().manual_seed(5)
+    feats = torch.randn(3, 196, textual.object_feature_projection[0].in_features, generator=g)
+    tokens = torch.tensor([[104, 2482, 7], [104, 104, 9], [104, 102, 102]])
+    with torch.no_grad():
+        full = textual.full_logits(textual.memory(feats), tokens)
+        cached = textual.next_logits(textual.memory_states(feats), tokens)
+    assert torch.allclose(full, cached, atol=1e-5, rtol=0)
+    assert full.abs().max() > 1
 
 
 def test_greedy_stops_at_40_tokens():

@@ -100,8 +100,10 @@ class Grit(nn.Module):
             obj = obj.view(obj.shape[0], obj.shape[1], -1).permute(0, 2, 1).contiguous()
             if trace is not None:
                 trace.update(object_features=obj)
+            textual = self.roi_heads.text_decoder.textual
+            states = textual.memory_states(obj)  # shared by the test-task and det_obj passes
             for b in begins:
-                texts.append(T.greedy(self.roi_heads.text_decoder.textual, obj, b))
+                texts.append(T.greedy(textual, obj, b, memory=states))
         return kept, kept_scores, index, texts
 
 

@@ -5,6 +5,9 @@
 * a 6-layer post-LN BERT encoder over ``[memory ; text]``: memory tokens attend to memory only,
   text tokens to the memory and causally to the text; queries are divided by sqrt(d) before the
   product; exact GELU; LayerNorm eps 1e-12; output layer tied to the word embeddings;
+* the memory rows never see the text, so their states are computed once per box set and only the
+  text rows are recomputed at each step (the official code recomputes all 196 + t rows; same
+  arithmetic for the text rows up to summation order);
 * greedy decoding (beam 1) with GRiT's rules: start from the task's begin token (101 ObjectDet,
   104 DenseCap); from the second generated token on, the previously emitted token gets logit
   -10000; after [SEP] only [SEP]; stop when every box has emitted [SEP] or the sequence (begin
@@ -34,14 +37,16 @@ class SelfAttention(nn.Module):
         self.key = nn.Linear(dim, dim)
         self.value = nn.Linear(dim, dim)
 
-    def forward(self, x, mask):
+    def forward(self, x, mask, context=None):
+        """Queries from ``x``; keys and values from ``context`` (default ``x``)."""
+        context = x if context is None else context
         b, n, d = x.shape
         hd = d // self.heads
 
         def split(t):
-            return t.view(b, n, self.heads, hd).permute(0, 2, 1, 3)
+            return t.view(b, t.shape[1], self.heads, hd).permute(0, 2, 1, 3)
 
-        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        q, k, v = split(self.query(x)), split(self.key(context)), split(self.value(context))
         scores = torch.matmul(q / math.sqrt(hd), k.transpose(-1, -2)) + mask
         out = torch.matmul(scores.softmax(dim=-1), v)
         return out.permute(0, 2, 1, 3).reshape(b, n, d)
@@ -63,8 +68,8 @@ class Attention(nn.Module):
         self.self = SelfAttention(dim, heads)
         self.output = DenseNorm(dim, dim)
 
-    def forward(self, x, mask):
-        return self.output(self.self(x, mask), x)
+    def forward(self, x, mask, context=None):
+        return self.output(self.self(x, mask, context), x)
 
 
 class Intermediate(nn.Module):
@@ -84,8 +89,8 @@ class Layer(nn.Module):
         self.intermediate = Intermediate(dim, ff)
         self.output = DenseNorm(ff, dim)
 
-    def forward(self, x, mask):
-        a = self.attention(x, mask)
+    def forward(self, x, mask, context=None):
+        a = self.attention(x, mask, context)
         return self.output(self.intermediate(a), a)
 
 
@@ -98,6 +103,21 @@ class Encoder(nn.Module):
         for layer in self.layer:
             x = layer(x, mask)
         return x
+
+    def memory_states(self, memory):
+        """The memory rows' input to every layer. Memory tokens attend to the memory only, so these do
+        not depend on the text and are computed once per box set (not once per decoding step)."""
+        states = [memory]
+        zero = memory.new_zeros(())
+        for layer in self.layer[:-1]:
+            states.append(layer(states[-1], zero))
+        return states
+
+    def text_rows(self, text, states, mask):
+        """The text rows of ``forward([memory ; text])`` from cached memory states."""
+        for layer, mem in zip(self.layer, states):
+            text = layer(text, mask, torch.cat((mem, text), dim=1))
+        return text
 
 
 class Transformer(nn.Module):
@@ -132,7 +152,23 @@ class Textual(nn.Module):
     def memory(self, object_features: torch.Tensor) -> torch.Tensor:
         return self.object_feature_projection(object_features)
 
-    def next_logits(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def memory_states(self, object_features: torch.Tensor) -> list:
+        """Cached memory rows for :meth:`next_logits` (one list per set of boxes)."""
+        return self.transformer.encoder.memory_states(self.memory(object_features))
+
+    def next_logits(self, memory, tokens: torch.Tensor) -> torch.Tensor:
+        """Next-token logits; ``memory`` is the projected object features or their cached layer states."""
+        states = memory if isinstance(memory, list) else self.transformer.encoder.memory_states(memory)
+        text = self.embedding(tokens)
+        m, t = states[0].shape[1], tokens.shape[1]
+        dtype, dev = text.dtype, text.device
+        mask = torch.zeros((t, m + t), dtype=dtype, device=dev)
+        mask[:, m:] = torch.triu(torch.full((t, t), float("-inf"), dtype=dtype, device=dev), diagonal=1)
+        hidden = self.transformer.encoder.text_rows(text, states, mask[None, None])
+        return self.output(hidden[:, -1]).float()
+
+    def full_logits(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The official computation (the whole [memory ; text] sequence every step), for tests."""
         text = self.embedding(tokens)
         m, t = memory.shape[1], tokens.shape[1]
         dtype, dev = text.dtype, text.device
@@ -143,10 +179,14 @@ class Textual(nn.Module):
         return self.output(hidden[:, -1]).float()
 
 
-def greedy(textual: Textual, object_features: torch.Tensor, begin: int):
-    """Greedy decoding of every box: ``(tokens (N, L) incl. begin token, logprobs (N,))``."""
+def greedy(textual: Textual, object_features: torch.Tensor, begin: int, memory=None):
+    """Greedy decoding of every box: ``(tokens (N, L) incl. begin token, logprobs (N,))``.
+
+    ``memory``: cached memory states (``memory_states``) to share between passes over the same boxes.
+    """
     n = object_features.shape[0]
-    memory = textual.memory(object_features)
+    if memory is None:
+        memory = textual.memory_states(object_features)
     tokens = torch.full((n, 1), begin, dtype=torch.long, device=object_features.device)
     logp = F.log_softmax(textual.next_logits(memory, tokens), dim=1)
     total, first = (t[:, 0] for t in logp.topk(1))  # topk, as GRiT's beam search (tie order)
