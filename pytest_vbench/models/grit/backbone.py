@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..umt import Mlp  # fc1 -> exact GELU -> fc2, the same block
+
 
 @dataclass
 class ViTConfig:
@@ -100,17 +102,6 @@ class Attention(nn.Module):
         attn = attn.softmax(dim=-1)
         out = (attn @ v).view(b, self.heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1)
         return self.proj(out)
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
 
 
 def _windows(x: torch.Tensor, size: int):
