@@ -400,8 +400,22 @@ def write_tag2text(cache_dir: Path, seed: int = 0, tiny: bool = False, boost: bo
     return [_save({"model": state}, cache_dir / "caption_model" / "tag2text_swin_14m.pth")]
 
 
-WRITERS = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "clip_b32": write_clip_b32, "clip_l14": write_clip_l14,
-           "aesthetic": write_aesthetic, "tag2text": write_tag2text, "grit": write_grit}
+def write_amt(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
+    """``amt_model/amt-s.pth``: ``{'state_dict': ...}`` of AMT-S with the official key names.
+
+    (AMT-S has one size; ``tiny`` is accepted and ignored: the network is small.) Seeded noise
+    scaled by fan-in gives finite, frame-dependent interpolations, so motion_smoothness varies
+    from video to video.
+    """
+    from .models.amt import AMTS
+
+    model = AMTS()
+    _randomise(model, seed)
+    return _save({"state_dict": model.state_dict()}, Path(cache_dir) / "amt_model" / "amt-s.pth")
+
+
+WRITERS = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "amt": write_amt, "clip_b32": write_clip_b32,
+           "clip_l14": write_clip_l14, "aesthetic": write_aesthetic, "tag2text": write_tag2text, "grit": write_grit}
 
 
 def write(family: str, cache_dir: Path, seed: int = 0, tiny: bool = False) -> list[Path]:

@@ -15,6 +15,7 @@ LOADERS: dict[str, str] = {
     "musiq": "musiq:load",
     "dino": "dino:load",
     "raft": "raft:load",
+    "amt": "amt:load",
     "clip_b32": "clip:load_b32",
     "clip_l14": "clip:load_l14",
     "aesthetic": "clip:load_aesthetic",
