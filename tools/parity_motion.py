@@ -1,6 +1,8 @@
-"""Make tests/parity/dynamic_degree.json with the official vbench 0.1.5 (per-pair scores included).
+"""Make the motion references with the official vbench 0.1.5 (per-pair values included).
 
-    python tools/parity_motion.py --official ../vbench-official/bin/python
+    python tools/parity_motion.py --official ../vbench-official/bin/python [--only DIMENSION]
+
+writes tests/parity/dynamic_degree.json, static_filter.json and motion_smoothness.json.
 
 Writes a seeded RAFT checkpoint in the original layout (pytest_vbench.fake_checkpoints) into a
 temporary cache, runs tools/official_dynamic_degree.py with the official interpreter on the
@@ -28,11 +30,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--official", required=True)
     ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--only", choices=["dynamic_degree", "static_filter"])
+    ap.add_argument("--only", choices=["dynamic_degree", "static_filter", "motion_smoothness"])
     args = ap.parse_args()
-    if args.only != "dynamic_degree":
+    if args.only in (None, "motion_smoothness"):
+        motion_smoothness(args.official, [int(s) for s in args.seeds.split(",")])
+    if args.only in (None, "static_filter"):
         static_filter(args.official)
-    if args.only == "static_filter":
+    if args.only not in (None, "dynamic_degree"):
         return
     runs = {}
     for seed in map(int, args.seeds.split(",")):
@@ -49,6 +53,46 @@ def main() -> None:
            "runs": runs}
     (ROOT / "tests" / "parity" / "dynamic_degree.json").write_text(json.dumps(ref, indent=2) + "\n")
     print("wrote tests/parity/dynamic_degree.json")
+
+
+def motion_smoothness(official: str, seeds: list[int]) -> None:
+    """tests/parity/motion_smoothness.json: official per-video values and per-pair differences."""
+    import platform
+
+    import torch
+
+    from pytest_vbench import fake_checkpoints
+    from tools.parity_image import fingerprint
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from checkpoints_motion import write_amt_calibrated
+
+    runs, keys = {}, None
+    recipes = [(str(s), f"pytest_vbench.fake_checkpoints.write('amt', seed={s})",
+                lambda d, s=s: fake_checkpoints.write("amt", d, seed=s)) for s in seeds]
+    recipes.append(("calibrated-0", "tests/checkpoints_motion.py:write_amt_calibrated(seed=0)",
+                    lambda d: [write_amt_calibrated(d, seed=0)]))
+    for name, recipe, make in recipes:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make(Path(tmp))
+            out = Path(tmp) / "out.json"
+            subprocess.run([official, str(ROOT / "tools" / "official_motion_smoothness.py"), "--cache-dir", tmp,
+                            "--videos", str(ROOT / "tests" / "parity" / "videos" / "motion"), "--out", str(out)],
+                           check=True)
+            result = json.loads(out.read_text())
+            keys = result["official_keys"]
+            runs[name] = {"checkpoint": recipe, "fingerprint": fingerprint(paths), "score": result["score"],
+                          "records": result["records"], "official_seconds": result["seconds"]}
+    version = subprocess.run([official, "-c", "import importlib.metadata as m; print(m.version('vbench'), "
+                              "m.version('torch'), m.version('numpy'), m.version('opencv-python'))"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    ref = {"dimension": "motion_smoothness", "videos": "tests/parity/videos/motion",
+           "made_by": "tools/parity_motion.py --only motion_smoothness",
+           "versions": dict(zip(("vbench", "torch", "numpy", "opencv-python"), version),
+                            python=platform.python_version(), ours_torch=torch.__version__),
+           "official_keys": keys, "runs": runs}
+    (ROOT / "tests" / "parity" / "motion_smoothness.json").write_text(json.dumps(ref, indent=2) + "\n")
+    print("wrote tests/parity/motion_smoothness.json")
 
 
 def static_filter(official: str) -> None:
