@@ -51,13 +51,14 @@ def build_kit_cache(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def kit_cache(request):
+def kit_cache(request, tmp_path_factory):
     if not (KIT / "manifest.json").is_file():
         pytest.skip(f"GRiT parity kit not found at {KIT} (CI needs ../shared beside the repo)")
     env = os.environ.get("GRIT_KIT_CACHE")
     if env:
         return build_kit_cache(Path(env))
-    return build_kit_cache(Path(request.config.cache.mkdir("grit-kit")))
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    return build_kit_cache(Path(cache.mkdir("grit-kit")) if cache else tmp_path_factory.mktemp("grit-kit"))
 
 
 @pytest.fixture(scope="session")

@@ -222,3 +222,37 @@ def test_changing_frame_size_is_refused():
     frames = [np.zeros((128, 128, 3), np.uint8)] * 2 + [np.zeros((128, 144, 3), np.uint8)]
     with pytest.raises(VideoError, match="frame size changes"):
         ms.pair_diffs(torch.nn.Identity(), frames)
+
+
+def test_motion_smoothness_through_the_plugin(pytester, tmp_path, cache, monkeypatch):
+    """Per-prompt items, the per-video records in the JSON, and a short video failing only its own item."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    from pytest_vbench.suite import load_suite
+
+    from synthetic import noise_frames, write_video
+
+    prompts = ["a person swimming in ocean", "a person eating a burger"]
+    entries = [e for e in load_suite().entries if e["prompt_en"] in prompts]
+    suite = tmp_path / "suite.json"
+    suite.write_text(json.dumps(entries))
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / f"{prompts[0]}-0.mp4", noise_frames(1, n=5, h=128, w=128, amplitude=40))
+    write_video(videos / f"{prompts[0]}-1.mp4", noise_frames(2, n=4, h=128, w=144, amplitude=40))
+    write_video(videos / f"{prompts[1]}-0.mp4", noise_frames(3, n=2, h=128, w=128))
+    out = tmp_path / "r.json"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--vbench-videos", str(videos),
+                                           "--vbench-full-info", str(suite), "--vbench-dims", "motion_smoothness",
+                                           "--vbench-cache-dir", str(cache("calibrated-0")), "--vbench-json", str(out))
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*a person eating a burger-0.mp4: motion_smoothness needs at least 3 frames*"])
+    dim = json.loads(out.read_text())["dimensions"]["motion_smoothness"]
+    rt = Runtime("cpu", cache("calibrated-0"))
+    want = {}
+    for i in (0, 1):
+        path = videos / f"{prompts[0]}-{i}.mp4"
+        want[path.name] = ms.score_video(VideoRef(path, i), None, rt).sum
+    got = {Path(r["video"]).name: r["record"]["video_results"] for r in dim["results"] if "record" in r
+           and r["record"]}
+    assert got == pytest.approx(want, abs=1e-6) and len(got) == 2  # (thread counts differ: float rounding)
+    assert dim["raw"] == pytest.approx(sum(got.values()) / 2, abs=1e-12)
