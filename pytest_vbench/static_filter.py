@@ -31,7 +31,7 @@ from .video import VideoError, opencv_frames
 
 log = logging.getLogger(__name__)
 
-BATCH = 4  # frame pairs per RAFT forward pass (results identical to one pair at a time)
+BATCH: int | None = None  # frame pairs per RAFT pass; None: models.raft.pairs_per_pass (1 on the CPU)
 WANT = 5  # static videos kept per prompt
 
 
@@ -92,20 +92,23 @@ def _flow_scores(model, pairs_a, pairs_b, device) -> list[float]:
 
 
 def check_video(path, model, device: str = "cpu") -> Verdict:
-    """Run the official static test on one video file, holding at most ``BATCH + 1`` frames (plus the first)."""
+    """Run the official static test on one video file, holding at most ``batch + 1`` frames (plus the first)."""
     import cv2
     import torch
 
     from .dimensions.dynamic_degree import MIN_SIDE
+    from .models.raft import pairs_per_pass
 
     scores: list[float] = []
     window: list = []
     first = last = None
     hw = None
     n = 0
+    batch = BATCH
     for bgr in opencv_frames(path):
         if hw is None:
             hw = bgr.shape[:2]
+            batch = batch or pairs_per_pass(device, hw)
             if min(-(-d // 8) * 8 for d in hw) < MIN_SIDE:
                 return Verdict(str(path), False, f"too small for RAFT ({hw[1]}x{hw[0]}; needs {MIN_SIDE} px a side)")
         t = torch.from_numpy(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))).permute(2, 0, 1).float()
@@ -114,7 +117,7 @@ def check_video(path, model, device: str = "cpu") -> Verdict:
             first = t
         last = t
         window.append(t)
-        if len(window) == BATCH + 1:
+        if len(window) == batch + 1:
             scores += _flow_scores(model, window[:-1], window[1:], device)
             window = window[-1:]
     if n == 0:

@@ -126,7 +126,17 @@ def test_padding_is_replicate_and_split():
 def test_batching_matches_pair_by_pair(cache, monkeypatch):
     model = Runtime("cpu", cache("0")).model("raft")
     frames = _sampled_rgb(VIDEOS / "odd130x170-0.mp4")
-    batched = dd.pair_scores(model, frames, "cpu")
-    monkeypatch.setattr(dd, "BATCH", 1)
-    single = dd.pair_scores(model, frames, "cpu")
+    batched = dd.pair_scores(model, frames, "cpu", batch=4)
+    single = dd.pair_scores(model, frames, "cpu", batch=1)
+    assert len(single) == len(frames) - 1 == 5
     assert batched == pytest.approx(single, abs=1e-4)
+    monkeypatch.setattr(dd, "BATCH", 2)  # the module setting overrides the automatic choice
+    assert dd.pair_scores(model, frames, "cpu") == pytest.approx(single, abs=1e-4)
+
+
+def test_pairs_per_pass_one_on_cpu_and_bounded_by_memory_elsewhere():
+    assert raft.pairs_per_pass("cpu", (720, 1280)) == 1
+    assert raft.pairs_per_pass("cuda:0", (256, 448)) == 4
+    assert raft.pairs_per_pass("cuda", (720, 1280)) == 1  # one 720p pyramid is ~1.1 GB
+    assert raft.pairs_per_pass("cuda", (720, 960)) == 3  # 3 pyramids of ~0.62 GB fit in 2 GiB
+    assert raft.pairs_per_pass("cuda", (480, 854), budget_bytes=8 * 1024 ** 3) == 4

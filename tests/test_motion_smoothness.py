@@ -197,6 +197,12 @@ def test_batching_matches_pair_by_pair(cache):
     assert ms.smoothness(batched) == pytest.approx(ms.smoothness(single), abs=1e-6)
 
 
+def test_pairs_per_pass():
+    assert amt.pairs_per_pass("cpu", (720, 1280)) == 1
+    assert amt.pairs_per_pass("cuda:1", (256, 448)) == 4
+    assert amt.pairs_per_pass("cuda", (720, 1280)) == 1  # two ~1.1 GB pyramids per pair
+
+
 def test_memory_is_bounded_by_a_window():
     """The frame iterator is consumed lazily: at most 2*batch+1 frames are alive at once."""
     alive = []

@@ -3,7 +3,7 @@
 * model: RAFT-large (``raft_model/models/raft-things.pth``), 20 updates, fp32
 * frames: OpenCV, BGR->RGB, float 0..255; every ``interval``-th frame with
   ``interval = max(1, round(fps / 8))`` (Python round of OpenCV's fps); streamed through a window
-  of a few frames (the official code holds the whole video)
+  of frames (one pair at a time on the CPU; the official code holds the whole video)
 * per pair: pad both frames to a multiple of 8 (replicate, split ``pad//2`` before), flow, magnitude
   over the **padded** frame, score = float32 mean of the ``int(Hp*Wp*0.05)`` largest magnitudes
 * per video: ``thres = 6 * min(H, W) / 256`` (first frame, unpadded), ``count_num = round(4 *
@@ -20,7 +20,7 @@ import numpy as np
 from ..scoring import VideoScore
 from ..video import VideoError, opencv_fps, opencv_frames
 
-BATCH = 4  # frame pairs per RAFT forward pass
+BATCH: int | None = None  # frame pairs per RAFT pass; None: models.raft.pairs_per_pass (1 on the CPU)
 #: RAFT's coarsest correlation level is 1/64 of the padded frame; with a side of 1 its bilinear lookup
 #: (align_corners) divides by zero and every score is NaN, which the official code silently turns
 #: into False. We refuse such videos instead.
@@ -64,11 +64,11 @@ def top_magnitude(flow_hw2: np.ndarray) -> float:
     return np.mean(np.abs(np.sort(-rad))[:cut]).item()  # contiguous, descending: the same float32 sum
 
 
-def pair_scores(model, frames, device: str) -> list[float]:
-    """Scores of consecutive pairs of an iterable of RGB uint8 ``(H, W, 3)`` frames, batched."""
+def pair_scores(model, frames, device: str, batch: int | None = None) -> list[float]:
+    """Scores of consecutive pairs of an iterable of RGB uint8 ``(H, W, 3)`` frames, ``batch`` pairs a pass."""
     import torch
 
-    from ..models.raft import flow
+    from ..models.raft import flow, pairs_per_pass
 
     scores: list[float] = []
     window: list = []
@@ -82,8 +82,10 @@ def pair_scores(model, frames, device: str) -> list[float]:
             scores.append(top_magnitude(f))
 
     for frame in frames:
+        if batch is None:
+            batch = BATCH or pairs_per_pass(device, frame.shape[:2])
         window.append(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float())
-        if len(window) == BATCH + 1:
+        if len(window) == batch + 1:
             run(window)
             window = window[-1:]
     if len(window) > 1:

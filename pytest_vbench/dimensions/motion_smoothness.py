@@ -13,8 +13,9 @@
 * reproduces: ``vbench/motion_smoothness.py`` of vbench 0.1.5
 
 The official code holds every decoded frame and every prediction of the video; here frames stream
-through a window of ``2 * BATCH + 1`` frames, and ``BATCH`` pairs go through the network at once
-(identical results: every normalisation in AMT is per sample). Where the official code crashes the
+through a window of ``2 * batch + 1`` frames, ``batch`` pairs going through the network at once (one
+on the CPU; on an accelerator up to 4, see :func:`pytest_vbench.models.amt.pairs_per_pass`). Batched
+passes differ from single ones by float rounding only. Where the official code crashes the
 whole run (fewer than 3 frames: ``AssertionError``) or silently computes NaN (frames so small that
 the coarsest correlation level has a side of 1), the video's item fails with a clear message instead.
 """
@@ -26,7 +27,9 @@ import numpy as np
 from ..scoring import VideoScore
 from ..video import VideoError, opencv_frames
 
-BATCH = 1  # frame pairs per AMT pass (see benchmarks/bench_motion.py: batching does not pay on CPU)
+#: frame pairs per AMT pass; None: models.amt.pairs_per_pass (1 on the CPU, which is bit-identical to
+#: the official loop at the same thread count; 4 pairs are ~25 % faster on 2 threads, not bit-identical)
+BATCH: int | None = None
 #: the correlation pyramid has 4 levels on 1/8-resolution features (1/64 at the coarsest); below 128
 #: padded pixels a side of that level is 1 and the official lookup divides by zero (NaN frames)
 MIN_SIDE = 128
@@ -65,11 +68,11 @@ def frame_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(cv2.absdiff(a, b)))
 
 
-def pair_diffs(model, frames, device: str = "cpu", batch: int = BATCH) -> list[float]:
+def pair_diffs(model, frames, device: str = "cpu", batch: int | None = None) -> list[float]:
     """``d_k`` for an iterable of RGB uint8 ``(H, W, 3)`` frames, holding at most ``2*batch+1`` frames."""
     import torch
 
-    from ..models.amt import interpolate
+    from ..models.amt import interpolate, pairs_per_pass
 
     diffs: list[float] = []
     evens: list = []  # input tensors, E_j ... E_{j+len-1}
@@ -98,6 +101,7 @@ def pair_diffs(model, frames, device: str = "cpu", batch: int = BATCH) -> list[f
                 raise VideoError(f"frames of {shape[1]}x{shape[0]} are too small for AMT-S's correlation pyramid "
                                  f"(needs at least {MIN_SIDE - 15} px on each side; the official code computes "
                                  f"NaN interpolations here or fails)")
+            batch = batch or BATCH or pairs_per_pass(device, padded)
         elif frame.shape != shape:
             raise VideoError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {shape[1]}x{shape[0]}: "
                              f"the frame size changes inside the video")

@@ -404,6 +404,14 @@ def interpolate(model, frames0, frames1, t: float = 0.5):
         return model(frames0, frames1, embt)
 
 
+def pairs_per_pass(device: str, hw) -> int:
+    """Frame pairs per AMT-S pass: 1 on the CPU; on an accelerator up to 4, within 2 GiB of
+    correlation pyramids (AMT keeps two per pair, one per direction)."""
+    from .raft import pairs_per_pass as corr_bounded
+
+    return corr_bounded(device, hw, pyramids=2)
+
+
 def build(state: dict, path=None):
     """AMT-S holding ``state`` (eval, fp32); strict, with a clear message on a mismatch."""
     model = AMTS()

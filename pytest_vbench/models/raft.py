@@ -110,6 +110,22 @@ def flow(model, image1, image2, iters: int = 20):
     return upsample_flow(flow=coords1 - coords0, up_mask=model.mask_predictor(hidden))
 
 
+def pairs_per_pass(device: str, hw, accelerator_pairs: int = 4, budget_bytes: int = 2 * 1024 ** 3,
+                   pyramids: int = 1) -> int:
+    """Frame pairs per RAFT pass for frames of ``hw`` (padded or not) on ``device``.
+
+    One on the CPU: batching does not pay there (benchmarks/bench_motion.py) and each pair holds its
+    own correlation pyramid (about 1.1 GB at 720p). On an accelerator up to ``accelerator_pairs``,
+    fewer when their pyramids (``pyramids`` per pair, all-pairs at 1/8 resolution, 4 levels) would
+    exceed ``budget_bytes``.
+    """
+    if str(device).split(":")[0] == "cpu":
+        return 1
+    n = (-(-hw[0] // 8)) * (-(-hw[1] // 8))
+    pyramid = pyramids * 4 * n * n * (1 + 1 / 4 + 1 / 16 + 1 / 64)
+    return int(max(1, min(accelerator_pairs, budget_bytes // pyramid)))
+
+
 def load(runtime):
     """The dynamic_degree model on the runtime's device."""
     path = resolve(FILE, runtime)
