@@ -26,6 +26,10 @@ per sample).
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
+from torch import nn
+
 from .checkpoint import CheckpointError, check_keys, load_state_dict, resolve
 
 FILE = "amt_model/amt-s.pth"
@@ -36,24 +40,13 @@ CHANNELS, SKIP = (20, 32, 44, 56), 20
 FEAT_DIM = 84
 
 
-def _nn():
-    import torch.nn as nn
-
-    return nn
-
-
 def _up(x, factor):
     """Bilinear resize by ``factor`` (half-pixel centres)."""
-    import torch.nn.functional as F
-
     return F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
 
 
 def backward_warp(img, flow):
     """Sample ``img`` at ``pixel + flow`` (border padding), the way AMT's ``warp`` does it."""
-    import torch
-    import torch.nn.functional as F
-
     b, _, h, w = flow.shape
     gx = torch.linspace(-1.0, 1.0, w).view(1, 1, 1, w).expand(b, -1, h, -1)
     gy = torch.linspace(-1.0, 1.0, h).view(1, 1, h, 1).expand(b, -1, -1, w)
@@ -65,8 +58,6 @@ def backward_warp(img, flow):
 
 def pixel_grid(b, h, w, device):
     """``(B, 2, H, W)`` float grid of (x, y) pixel coordinates."""
-    import torch
-
     ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
     return torch.stack([xs, ys]).float()[None].repeat(b, 1, 1, 1)
 
@@ -75,16 +66,14 @@ def pixel_grid(b, h, w, device):
 
 
 def conv_prelu(cin, cout, k=3, stride=1, pad=1):
-    nn = _nn()
     return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad), nn.PReLU(cout))
 
 
-class SideResBlock(_nn().Module):
+class SideResBlock(nn.Module):
     """Residual block whose last ``side`` channels get an extra conv twice (IFRNet's ResBlock)."""
 
     def __init__(self, ch: int, side: int):
         super().__init__()
-        nn = _nn()
         self.side = side
         self.conv1 = conv_prelu(ch, ch)
         self.conv2 = conv_prelu(side, side)
@@ -94,8 +83,6 @@ class SideResBlock(_nn().Module):
         self.prelu = nn.PReLU(ch)
 
     def _side(self, x, conv):
-        import torch
-
         return torch.cat([x[:, :-self.side], conv(x[:, -self.side:])], 1)
 
     def forward(self, x):
@@ -106,16 +93,14 @@ class SideResBlock(_nn().Module):
 
 def decoder_body(cin, cmid, cout, side):
     """conv+PReLU, side residual block, then a x2 transposed conv (every AMT decoder)."""
-    nn = _nn()
     return nn.Sequential(conv_prelu(cin, cmid), SideResBlock(cmid, side), nn.ConvTranspose2d(cmid, cout, 4, 2, 1))
 
 
-class Bottleneck(_nn().Module):
+class Bottleneck(nn.Module):
     """1x1 - 3x3 (strided) - 1x1 bottleneck with parameter-free instance norms."""
 
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
-        nn = _nn()
         mid = cout // 4
         self.conv1 = nn.Conv2d(cin, mid, 1, padding=0)
         self.conv2 = nn.Conv2d(mid, mid, 3, padding=1, stride=stride)
@@ -124,8 +109,6 @@ class Bottleneck(_nn().Module):
                            if stride != 1 else None)
 
     def forward(self, x):
-        import torch.nn.functional as F
-
         norm = F.instance_norm  # InstanceNorm2d without affine or running stats: no parameters
         y = F.relu(norm(self.conv1(x)))
         y = F.relu(norm(self.conv2(y)))
@@ -135,33 +118,29 @@ class Bottleneck(_nn().Module):
         return F.relu(x + y)
 
 
-class CorrEncoder(_nn().Module):
+class CorrEncoder(nn.Module):
     """RAFT's small feature encoder: 1/8 resolution, ``FEAT_DIM`` channels."""
 
     def __init__(self, out_dim: int = FEAT_DIM):
         super().__init__()
-        nn = _nn()
         self.conv1 = nn.Conv2d(3, 32, 7, stride=2, padding=3)
         self.norm1 = nn.InstanceNorm2d(32)
-        widths, cin = [], 32
+        cin = 32
         for i, (width, stride) in enumerate(((32, 1), (64, 2), (96, 2)), 1):
             self.add_module(f"layer{i}", nn.Sequential(Bottleneck(cin, width, stride), Bottleneck(width, width, 1)))
             cin = width
         self.conv2 = nn.Conv2d(96, out_dim, 1)
 
     def forward(self, x):
-        import torch.nn.functional as F
-
         x = F.relu(self.norm1(self.conv1(x)))
         return self.conv2(self.layer3(self.layer2(self.layer1(x))))
 
 
-class ContextPyramid(_nn().Module):
+class ContextPyramid(nn.Module):
     """Four stride-2 stages; returns the features at 1/2, 1/4, 1/8, 1/16."""
 
     def __init__(self, channels=CHANNELS):
         super().__init__()
-        nn = _nn()
         cin = 3
         for i, ch in enumerate(channels, 1):
             self.add_module(f"pyramid{i}", nn.Sequential(conv_prelu(cin, ch, 3, 2, 1), conv_prelu(ch, ch)))
@@ -176,7 +155,7 @@ class ContextPyramid(_nn().Module):
         return out
 
 
-class UpdateBlock(_nn().Module):
+class UpdateBlock(nn.Module):
     """Correlation + flow encoder and three heads: residual feature and residual bidirectional flow.
 
     ``factor`` (2 or 4) means the block works at 1/8 on inputs that live at 1/4 or 1/2.
@@ -184,7 +163,6 @@ class UpdateBlock(_nn().Module):
 
     def __init__(self, cdim: int, factor: int | None = None, hidden=76, flow_dim=20, corr_dim=64, fc_dim=68):
         super().__init__()
-        nn = _nn()
         planes = 2 * LEVELS * (2 * RADIUS + 1) ** 2
         self.factor = factor
         self.convc1 = nn.Conv2d(planes, corr_dim, 1, padding=0)
@@ -200,10 +178,7 @@ class UpdateBlock(_nn().Module):
         self.flow_head = head(hidden, 4)
 
     def forward(self, feat, flow, corr):
-        import torch
-        import torch.nn.functional as F
-
-        lrelu = lambda t: F.leaky_relu(t, 0.1)  # noqa: E731
+        lrelu = lambda t: F.leaky_relu(t, 0.1)
         if self.factor is not None:
             feat = _up(feat, 1 / self.factor)
         motion = torch.cat([lrelu(self.convc1(corr)), lrelu(self.convf2(lrelu(self.convf1(flow))))], 1)
@@ -215,7 +190,7 @@ class UpdateBlock(_nn().Module):
         return d_feat, d_flow
 
 
-class InitDecoder(_nn().Module):
+class InitDecoder(nn.Module):
     """1/16 level: both frames' features and the time -> flows t->0, t->1 and a feature at 1/8."""
 
     def __init__(self, cin, cout, side):
@@ -223,15 +198,13 @@ class InitDecoder(_nn().Module):
         self.convblock = decoder_body(2 * cin + 1, 2 * cin, cout + 4, side)
 
     def forward(self, f0, f1, embt):
-        import torch
-
         h, w = f0.shape[2:]
         out = self.convblock(torch.cat([f0, f1, embt.expand(f0.shape[0], 1, h, w)], 1))
         flow0, flow1 = torch.chunk(out[:, :4], 2, 1)
         return flow0, flow1, out[:, 4:]
 
 
-class RefineDecoder(_nn().Module):
+class RefineDecoder(nn.Module):
     """1/8 and 1/4 levels: warp both frames' features, refine the flows, upsample x2."""
 
     def __init__(self, cin, cout, side):
@@ -239,14 +212,12 @@ class RefineDecoder(_nn().Module):
         self.convblock = decoder_body(3 * cin + 4, 3 * cin, cout + 4, side)
 
     def forward(self, feat, f0, f1, flow0, flow1):
-        import torch
-
         out = self.convblock(torch.cat([feat, backward_warp(f0, flow0), backward_warp(f1, flow1), flow0, flow1], 1))
         d0, d1 = torch.chunk(out[:, :4], 2, 1)
         return d0 + 2.0 * _up(flow0, 2.0), d1 + 2.0 * _up(flow1, 2.0), out[:, 4:]
 
 
-class MultiFlowDecoder(_nn().Module):
+class MultiFlowDecoder(nn.Module):
     """1/2 level: ``n`` flow pairs, occlusion masks and image residuals at full resolution."""
 
     def __init__(self, cin, side, n=NUM_FLOWS):
@@ -255,8 +226,6 @@ class MultiFlowDecoder(_nn().Module):
         self.convblock = decoder_body(3 * cin + 4, 3 * cin, 8 * n, side)
 
     def forward(self, feat, f0, f1, flow0, flow1):
-        import torch
-
         n = self.n
         out = self.convblock(torch.cat([feat, backward_warp(f0, flow0), backward_warp(f1, flow1), flow0, flow1], 1))
         d0, d1, mask, res = torch.split(out, [2 * n, 2 * n, n, 3 * n], 1)
@@ -272,9 +241,6 @@ class CorrPyramid:
     """All-pairs correlation of two 1/8 feature maps, pooled in both directions (4 levels)."""
 
     def __init__(self, fmap0, fmap1, levels=LEVELS, radius=RADIUS):
-        import torch
-        import torch.nn.functional as F
-
         b, c, h, w = fmap0.shape
         corr = torch.matmul(fmap0.view(b, c, h * w).transpose(1, 2), fmap1.view(b, c, h * w))
         corr = corr.view(b, h, w, 1, h, w) / torch.sqrt(torch.tensor(c).float())
@@ -289,9 +255,6 @@ class CorrPyramid:
 
     @staticmethod
     def _sample(vol, coords):
-        import torch
-        import torch.nn.functional as F
-
         h, w = vol.shape[-2:]
         x, y = coords.split([1, 1], dim=-1)
         grid = torch.cat([2 * x / (w - 1) - 1, 2 * y / (h - 1) - 1], dim=-1)
@@ -299,8 +262,6 @@ class CorrPyramid:
 
     def lookup(self, coords0, coords1):
         """Windows of ``(2r+1)^2`` values around ``coords0`` (forward) and ``coords1`` (backward)."""
-        import torch
-
         r = self.radius
         c0, c1 = coords0.permute(0, 2, 3, 1), coords1.permute(0, 2, 3, 1)
         b, h, w, _ = c0.shape
@@ -318,12 +279,11 @@ class CorrPyramid:
 # ---------------------------------------------------------------------------------------- network
 
 
-class AMTS(_nn().Module):
+class AMTS(nn.Module):
     """AMT-S; ``forward(img0, img1, embt)`` returns the interpolated frame in 0..1."""
 
     def __init__(self):
         super().__init__()
-        nn = _nn()
         c = CHANNELS
         self.feat_encoder = CorrEncoder(FEAT_DIM)
         self.encoder = ContextPyramid(c)
@@ -340,8 +300,6 @@ class AMTS(_nn().Module):
     @staticmethod
     def _lookup(corr, grid, flow0, flow1, embt, down):
         """Correlation around the 0->1 and 1->0 flows implied by the t->0, t->1 flows (at 1/8)."""
-        import torch
-
         if down != 1:
             flow0 = (1 / down) * _up(flow0, 1 / down)
             flow1 = (1 / down) * _up(flow1, 1 / down)
@@ -349,8 +307,6 @@ class AMTS(_nn().Module):
         return torch.cat([c0, c1], 1), torch.cat([flow0, flow1], 1)
 
     def forward(self, img0, img1, embt):
-        import torch
-
         mean = torch.cat([img0, img1], 2).mean(1, keepdim=True).mean(2, keepdim=True).mean(3, keepdim=True)
         img0, img1 = img0 - mean, img1 - mean
         b, _, h, w = img0.shape
@@ -374,8 +330,6 @@ class AMTS(_nn().Module):
 
     def _combine(self, img0, img1, flow0, flow1, mask, res, mean):
         """Warp both frames with each of the ``n`` flow pairs, blend, and fuse the candidates."""
-        import torch
-
         b, c2, h, w = flow0.shape
         n = c2 // 2
 
@@ -397,8 +351,6 @@ class AMTS(_nn().Module):
 
 def interpolate(model, frames0, frames1, t: float = 0.5):
     """Middle frames (0..1, ``(B, 3, H, W)``) of pairs of 0..1 frames whose sides are multiples of 16."""
-    import torch
-
     embt = torch.tensor(t, dtype=torch.float32, device=frames0.device).view(1, 1, 1, 1)
     with torch.no_grad():
         return model(frames0, frames1, embt)
