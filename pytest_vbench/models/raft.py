@@ -97,17 +97,20 @@ def flow(model, image1, image2, iters: int = 20):
     b, _, h, w = image1.shape
     fmap1, fmap2 = torch.chunk(model.feature_encoder(torch.cat([image1, image2], dim=0)), chunks=2, dim=0)
     model.corr_block.build_pyramid(fmap1, fmap2)
-    context = model.context_encoder(image1)
-    hidden, context = torch.split(context, [model.update_block.hidden_state_size,
-                                            context.shape[1] - model.update_block.hidden_state_size], dim=1)
-    hidden, context = torch.tanh(hidden), F.relu(context)
-    coords0 = make_coords_grid(b, h // 8, w // 8).to(fmap1.device)
-    coords1 = coords0.clone()
-    for _ in range(iters):
-        corr = model.corr_block.index_pyramid(centroids_coords=coords1)
-        hidden, delta = model.update_block(hidden, context, corr, coords1 - coords0)
-        coords1 = coords1 + delta
-    return upsample_flow(flow=coords1 - coords0, up_mask=model.mask_predictor(hidden))
+    try:
+        context = model.context_encoder(image1)
+        hidden, context = torch.split(context, [model.update_block.hidden_state_size,
+                                                context.shape[1] - model.update_block.hidden_state_size], dim=1)
+        hidden, context = torch.tanh(hidden), F.relu(context)
+        coords0 = make_coords_grid(b, h // 8, w // 8).to(fmap1.device)
+        coords1 = coords0.clone()
+        for _ in range(iters):
+            corr = model.corr_block.index_pyramid(centroids_coords=coords1)
+            hidden, delta = model.update_block(hidden, context, corr, coords1 - coords0)
+            coords1 = coords1 + delta
+        return upsample_flow(flow=coords1 - coords0, up_mask=model.mask_predictor(hidden))
+    finally:  # torchvision keeps the pyramid on the module: drop it, or it is still alive (about
+        model.corr_block.corr_pyramid = []  # 1.1 GB at 720p) while the next pair builds its own
 
 
 def pairs_per_pass(device: str, hw, accelerator_pairs: int = 4, budget_bytes: int = 2 * 1024 ** 3,
