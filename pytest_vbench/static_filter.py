@@ -124,7 +124,10 @@ def check_video(path, model, device: str = "cpu") -> Verdict:
         raise VideoError(f"{path}: no decodable frame")
     if len(window) > 1:
         scores += _flow_scores(model, window[:-1], window[1:], device)
-    scores += _flow_scores(model, [first, last], [last, first], device)
+    if batch > 1:
+        scores += _flow_scores(model, [first, last], [last, first], device)
+    else:  # one pass each: two pairs at once would hold two correlation pyramids (~2.2 GB at 720p)
+        scores += _flow_scores(model, [first], [last], device) + _flow_scores(model, [last], [first], device)
     thres, count_num = params(hw, n)
     static, reason = is_static(scores, thres, count_num)
     return Verdict(str(path), static, reason, n, thres, count_num, scores)
