@@ -72,8 +72,8 @@ def kit_cache(request, tmp_path_factory) -> Path:
     env = os.environ.get("TAG2TEXT_KIT_CACHE")
     if env:
         cache = Path(env)
-    elif request.config.cache is not None:  # pytest's cache dir: built once, reused by later runs
-        cache = request.config.cache.mkdir("tag2text_kit")
+    elif getattr(request.config, "cache", None) is not None:  # absent under -p no:cacheprovider
+        cache = request.config.cache.mkdir("tag2text_kit")  # pytest's cache dir: built once, reused later
     else:
         cache = tmp_path_factory.mktemp("tag2text_kit")
     return _tool().build_kit_cache(KIT, cache)
