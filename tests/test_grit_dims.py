@@ -37,7 +37,14 @@ Inst = namedtuple("Inst", "description box score det_obj")
 MODULES = {"object_class": OBJ, "multiple_objects": MULTI, "color": COLOR, "spatial_relationship": SPATIAL}
 
 
-class Scripted:
+class Frames:
+    """The batch entry point of the predictor API (``many``) over a stand-in's per-frame ``__call__``."""
+
+    def many(self, images, task):
+        return [self(image, task) for image in images]
+
+
+class Scripted(Frames):
     """A stand-in predictor: returns ``script(call_index, image, task)`` and records the calls."""
 
     def __init__(self, script):
@@ -183,7 +190,7 @@ def _suite_case(dim, prompt):
     raise AssertionError(f"{prompt!r} is not a {dim} prompt of the suite")
 
 
-class Replay:
+class Replay(Frames):
     """Checks each frame handed to the model against the official input and returns its official output."""
 
     def __init__(self, ref):

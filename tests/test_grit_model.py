@@ -222,6 +222,53 @@ def test_frames_without_detections_give_an_empty_list(predictor):
     assert isinstance(out, list)
 
 
+def _same_instances(got, want):
+    assert [(i.description, i.det_obj) for i in got] == [(i.description, i.det_obj) for i in want]
+    for a, b in zip(got, want):
+        assert a.box == pytest.approx(b.box, abs=1e-3) and a.score == pytest.approx(b.score, abs=1e-4)
+
+
+def test_a_batch_of_frames_gives_each_frame_its_own_result(predictor):
+    rng = np.random.default_rng(11)
+    frames = [rng.integers(0, 256, (96, 128, 3), dtype=np.uint8) for _ in range(3)]
+    frames[1] = np.zeros_like(frames[1])  # an empty frame inside a batch
+    for task in ("ObjectDet", "DenseCap"):
+        batched = predictor.many(frames, task)
+        assert len(batched) == 3
+        for got, frame in zip(batched, frames):
+            _same_instances(got, predictor(frame, task))
+    assert sum(len(r) for r in batched) > 0
+    with pytest.raises(ValueError, match="one size"):
+        predictor.many([frames[0], frames[0][:64]], "ObjectDet")
+
+
+def test_frames_per_pass_is_one_on_the_cpu_and_bounded_elsewhere():
+    from pytest_vbench.models.grit.predictor import frames_per_pass
+
+    assert frames_per_pass("cpu", (256, 256)) == 1
+    assert frames_per_pass("cuda:0", (256, 256)) == 4
+    at_720p = frames_per_pass("cuda:0", (720, 1280))
+    assert 1 <= at_720p < 4
+    assert frames_per_pass("cuda", (720, 1280), budget_bytes=1) == 1
+
+
+def test_dimension_batches_give_the_same_predictions(predictor, tiny_cache, tmp_path, monkeypatch):
+    from pytest_vbench.dimensions import grit_common
+
+    video = write_video(tmp_path / "a car-0.mp4", noise_frames(seed=4, n=5, h=96, w=128, amplitude=60), fps=8)
+    runs = []
+    for batch in (1, 3):
+        monkeypatch.setattr(grit_common, "BATCH", batch)
+        rt = Runtime("cpu", tiny_cache)
+        rt._models["grit"] = predictor
+        runs.append(grit_common.video_predictions(video, rt, "ObjectDet", "tensor"))
+    assert len(runs[0]) == 16 and sum(len(f) for f in runs[0]) > 0
+    for one, three in zip(*runs):
+        assert [(d, names) for d, _, names in one] == [(d, names) for d, _, names in three]
+        for (_, a, _), (_, b, _) in zip(one, three):
+            assert np.abs(np.subtract(a, b)).max() <= 1  # int-truncated boxes: 1e-6 may cross an integer
+
+
 # -- the four dimensions through the plugin -----------------------------------------------------------
 
 def test_grit_dimensions_through_the_plugin(pytester, tmp_path, monkeypatch):

@@ -23,6 +23,8 @@ import numpy as np
 from ..video import VideoError, load_video
 
 NUM_FRAMES = 16
+#: frames per GRiT backbone pass; None: models.grit.predictor.frames_per_pass (1 on the CPU)
+BATCH: int | None = None
 SHORT_SIDE_LIMIT = 768
 TARGET_SHORT_SIDE = 720.0
 
@@ -74,8 +76,14 @@ def video_predictions(path: Path, runtime, task: str, kind: str) -> list:
                              num_frames=NUM_FRAMES)
     if len(frames) == 0:
         raise VideoError(f"{path}: the video has no frames; regenerate it")
+    from ..models.grit.predictor import frames_per_pass
+
     model = runtime.model("grit")
-    out = [as_rules(model(prepare_frame(frame, kind), task)) for frame in frames]
+    prepared = [prepare_frame(frame, kind) for frame in frames]  # 16 frames at most (official count)
+    batch = BATCH or frames_per_pass(runtime.device, prepared[0].shape[:2])
+    out = []
+    for start in range(0, len(prepared), batch):
+        out += [as_rules(instances) for instances in model.many(prepared[start:start + batch], task)]
     if len(memo) > 4096:  # keep the per-process cache bounded on huge suites
         memo.clear()
     memo[key] = out

@@ -83,14 +83,33 @@ class Grit(nn.Module):
     @torch.no_grad()
     def run(self, image, begins: tuple[int, ...], trace: dict | None = None):
         """Boxes, scores before text, proposal index, and (tokens, logprobs) for each begin token."""
-        x, size = self.preprocess(image)
+        return self.run_many([image], begins, trace)[0]
+
+    @torch.no_grad()
+    def run_many(self, images, begins: tuple[int, ...], trace: dict | None = None) -> list:
+        """:meth:`run` for frames of one size: one backbone and proposal pass over all of them.
+
+        Everything after the backbone is per image (GroupNorm, LayerNorm and the heads never mix
+        images), so a batch changes only the rounding of the matrix products, not the rules."""
+        if trace is not None and len(images) != 1:
+            raise ValueError("a GRiT trace records one frame")
+        inputs = [self.preprocess(image) for image in images]
+        if len({x.shape for x, _ in inputs}) > 1 or len({size for _, size in inputs}) > 1:
+            raise ValueError("GRiT batches need frames of one size")
+        x = torch.cat([t for t, _ in inputs])
         feats = self.backbone(x)
         if trace is not None:
             trace.update(preprocessed=x, backbone=feats)
-        (boxes, scores), = self.proposal_generator(feats)
-        if trace is not None:
-            trace.update(proposals=(boxes, scores))
-        levels = [feats["p3"], feats["p4"], feats["p5"]]
+        proposals = self.proposal_generator(feats)
+        out = []
+        for i, (boxes, scores) in enumerate(proposals):
+            if trace is not None:
+                trace.update(proposals=(boxes, scores))
+            levels = [feats[name][i:i + 1] for name in ("p3", "p4", "p5")]
+            out.append(self._describe(levels, boxes, scores, inputs[i][1], begins, trace))
+        return out
+
+    def _describe(self, levels, boxes, scores, size, begins, trace):
         kept, kept_scores, index = self.roi_heads.detect(levels, boxes, scores, size, trace)
         if trace is not None:
             trace.update(kept=(kept, kept_scores, index))
@@ -139,11 +158,17 @@ class GritPredictor:
         self.decode = decode
 
     def __call__(self, image, task: str, trace: dict | None = None) -> list[Instance]:
+        return self.many([image], task, trace)[0]
+
+    def many(self, images, task: str, trace: dict | None = None) -> list[list[Instance]]:
+        """The instances of each frame; frames of one size share a backbone pass (see :func:`frames_per_pass`)."""
         if task not in T.TASK_BEGIN:
             raise ValueError(f"unknown GRiT task {task!r} (expected ObjectDet or DenseCap)")
         begin, det = T.TASK_BEGIN[task], T.TASK_BEGIN["ObjectDet"]
         begins = (begin,) if begin == det else (begin, det)
-        boxes, scores, _index, texts = self.model.run(image, begins, trace)
+        return [self._instances(*result) for result in self.model.run_many(images, begins, trace)]
+
+    def _instances(self, boxes, scores, _index, texts) -> list[Instance]:
         if not boxes.shape[0]:
             return []
         words = [[self.decode(row[1:]) for row in tok.tolist()] for tok, _ in texts]
@@ -155,6 +180,21 @@ class GritPredictor:
         keep = ((boxes[:, 2] - boxes[:, 0]) > 0) & ((boxes[:, 3] - boxes[:, 1]) > 0)
         return [Instance(words[0][i], tuple(float(v) for v in boxes[i].tolist()), float(final[i]), det_words[i])
                 for i in range(boxes.shape[0]) if keep[i]]
+
+
+def frames_per_pass(device, hw: tuple[int, int], accelerator_frames: int = 4,
+                    budget_bytes: int = 2 << 30) -> int:
+    """Frames per backbone pass: 1 on the CPU, where one frame per pass measured fastest (see
+    docs/dimensions/grit.md) and equals the official per-frame loop exactly; on an accelerator up to
+    ``accelerator_frames``, fewer when the ViT's activations would exceed ``budget_bytes``."""
+    if torch.device(device).type == "cpu":
+        return 1
+    h, w = hw
+    tokens = (-(-h // 32) * 2) * (-(-w // 32) * 2)  # stride-16 tokens of the zero-padded frame
+    # largest live set of a ViT-B block on that grid: the 768-wide token rows a few times over, the
+    # 3072-wide MLP rows, and the 12-head global attention matrix of the global blocks (fp32)
+    per_frame = 4 * (tokens * 768 * 6 + tokens * 3072 + 12 * tokens * tokens)
+    return max(1, min(accelerator_frames, budget_bytes // max(1, per_frame)))
 
 
 def text_sizes(sd: dict, prefix: str = "roi_heads.text_decoder.textual.") -> dict:
