@@ -210,14 +210,16 @@ def text_sizes(sd: dict, prefix: str = "roi_heads.text_decoder.textual.") -> dic
 
 def build(sd: dict, path: Path | str = "<state dict>") -> Grit:
     """A GRiT sized from the state dict, loaded strictly (the output layer is tied to the word embeddings)."""
-    from ..checkpoint import check_keys
+    from ..checkpoint import check_keys, no_random_init
 
     sd = dict(sd)
     out_w = "roi_heads.text_decoder.textual.output.weight"
     if out_w not in sd:
         sd[out_w] = sd["roi_heads.text_decoder.textual.embedding.words.weight"]
     stages = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("roi_heads.box_head."))
-    model = Grit(ViTConfig.from_state_dict(sd), text_sizes(sd), sd["roi_heads.box_head.0.fc1.weight"].shape[0], stages)
+    config = (ViTConfig.from_state_dict(sd), text_sizes(sd), sd["roi_heads.box_head.0.fc1.weight"].shape[0], stages)
+    with no_random_init():  # every parameter comes from the checkpoint (strict check below)
+        model = Grit(*config)
     state = {k: v for k, v in sd.items() if not k.startswith(IGNORED)}
     check_keys(model, state, Path(path))
     model.load_state_dict(state, strict=True)

@@ -24,7 +24,7 @@ import re
 
 import torch
 
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, no_random_init
 from .model import Tag2Text
 from .swin import map_official_keys
 from .tokenizer import load_tokenizer
@@ -105,7 +105,9 @@ def check_state(model: Tag2Text, conv: dict, source) -> None:
 
 def build_from_state(state: dict, tokenizer, source="checkpoint") -> Tag2Text:
     """A ready (eval) model from an official-format state dict."""
-    model = Tag2Text(tokenizer, **infer_config(state))
+    config = infer_config(state)
+    with no_random_init():  # every parameter comes from the checkpoint (strict check below)
+        model = Tag2Text(tokenizer, **config)
     conv = convert_state(state)
     check_state(model, conv, source)
     model.load_state_dict(conv, strict=False)
