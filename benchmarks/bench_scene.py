@@ -4,7 +4,8 @@ Ours scores the kit's three videos through ``pytest_vbench.dimensions.scene`` on
 times come from the kit's reference (``seconds``: the whole official ``evaluate`` run incl. model
 loading; ``seconds_model`` per video: its Tag2Text ``generate`` on the 16 frames). The official run
 used the kit machine's default thread count, with autograd disabled (vbench/scene.py itself keeps
-the graph, ~18 GB; see the kit README).
+the graph, ~18 GB; see the kit README). ``--official-json`` takes the official seconds from a run of
+the kit's ``run_official.py`` on this machine instead (its ``--out``/scene.json).
 
     python benchmarks/bench_scene.py --cache /work/kitcache/tag2text [--threads 1] [--build]
 """
@@ -29,6 +30,9 @@ def main(argv=None) -> None:
     ap.add_argument("--kit", type=Path, default=KIT)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--build", action="store_true", help="build the kit inputs into --cache first")
+    ap.add_argument("--official-json", type=Path, default=None,
+                    help="scene.json with the official seconds (default: the kit's reference; or the --out of "
+                         "the kit's run_official.py run on this machine)")
     args = ap.parse_args(argv)
 
     import torch
@@ -41,7 +45,7 @@ def main(argv=None) -> None:
         kit = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(kit)
         kit.build_kit_cache(args.kit, args.cache)
-    ref = json.loads((args.kit / "reference" / "scene.json").read_text())
+    ref = json.loads((args.official_json or args.kit / "reference" / "scene.json").read_text())
 
     from pytest_vbench.dimensions import scene
     from pytest_vbench.runtime import Runtime
