@@ -339,7 +339,8 @@ class ResultsPlugin:
         vb, config = self.vb, session.config
         if config.getoption("collectonly"):
             return
-        from . import gate, report as rep
+        from . import gate
+        from . import report as rep
         from .scoring import final_scores
 
         summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from synthetic import write_video, noise_frames
+from synthetic import noise_frames, write_video
 
 pytest_plugins = ["pytester"]
 

@@ -20,12 +20,17 @@ pytest.importorskip("open_clip")
 
 from pytest_vbench import fake_checkpoints  # noqa: E402
 from pytest_vbench.clip_transforms import clip_float  # noqa: E402
-from pytest_vbench.dimensions import DIMENSIONS  # noqa: E402
-from pytest_vbench.dimensions import aesthetic_quality, appearance_style, background_consistency  # noqa: E402
+from pytest_vbench.dimensions import (  # noqa: E402
+    DIMENSIONS,  # noqa: E402
+    aesthetic_quality,
+    appearance_style,
+    background_consistency,
+)
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.scoring import DimensionTotal  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError, load_video  # noqa: E402
+
 from tools_fingerprint import fingerprint  # noqa: E402
 
 HERE = Path(__file__).parent

@@ -23,6 +23,7 @@ from pytest_vbench.models import raft  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError, opencv_fps, opencv_frames  # noqa: E402
+
 from tools_fingerprint import fingerprint  # noqa: E402
 
 HERE = Path(__file__).parent

@@ -10,7 +10,6 @@ records and dimension scores.
 from __future__ import annotations
 
 import json
-import math
 from collections import namedtuple
 from pathlib import Path
 

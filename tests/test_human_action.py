@@ -17,12 +17,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("decord")
 
-import checkpoints_video_text as C  # noqa: E402
-
 from pytest_vbench.dimensions import human_action as H  # noqa: E402
 from pytest_vbench.models import umt as U  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
+
+import checkpoints_video_text as C  # noqa: E402
 
 PARITY = Path(__file__).parent / "parity" / "human_action.json"
 SUITE = Path(__file__).parents[1] / "pytest_vbench/data/VBench_full_info.json"

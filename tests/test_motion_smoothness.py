@@ -26,6 +26,7 @@ from pytest_vbench.models.checkpoint import CheckpointError  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError, opencv_frames  # noqa: E402
+
 from checkpoints_motion import write_amt_calibrated  # noqa: E402
 from tools_fingerprint import fingerprint  # noqa: E402
 

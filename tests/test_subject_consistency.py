@@ -21,6 +21,7 @@ from pytest_vbench.models import dino  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError, load_video  # noqa: E402
+
 from tools_fingerprint import fingerprint  # noqa: E402
 
 HERE = Path(__file__).parent

@@ -19,13 +19,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("decord")
 pytest.importorskip("open_clip")
 
-import checkpoints_video_text as C  # noqa: E402
-
 from pytest_vbench.models import viclip as V  # noqa: E402
 from pytest_vbench.models.clip_tokenizer import tokenize  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError  # noqa: E402
+
+import checkpoints_video_text as C  # noqa: E402
 
 PARITY = Path(__file__).parent / "parity"
 DIMS = ("temporal_style", "overall_consistency")

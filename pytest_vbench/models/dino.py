@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 import re
+from functools import partial
 
 from .checkpoint import CheckpointError, check_keys, load_state_dict, resolve
 
