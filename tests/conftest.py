@@ -9,7 +9,7 @@ import pytest
 
 from synthetic import noise_frames, write_video
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "strict_skips"]
 
 EXAMPLE_PROMPTS = ["In a still frame, a stop sign", "a toilet, frozen in time", "a laptop, frozen in time"]
 
@@ -34,3 +34,4 @@ def flicker_videos(tmp_path: Path) -> Path:
         for i in range(5):
             write_video(out / f"{prompt}-{i}.mp4", noise_frames(seed=10 * p + i, amplitude=4 + 6 * p))
     return out
+

@@ -18,8 +18,6 @@ np = pytest.importorskip("numpy")
 torch = pytest.importorskip("torch")
 pytest.importorskip("decord")
 
-from parity_kits import KITS, load_json  # noqa: E402
-
 from pytest_vbench.dimensions import color as COLOR  # noqa: E402
 from pytest_vbench.dimensions import grit_common as G  # noqa: E402
 from pytest_vbench.dimensions import multiple_objects as MULTI  # noqa: E402
@@ -30,6 +28,7 @@ from pytest_vbench.scoring import DimensionTotal  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError  # noqa: E402
 
+from parity_kits import KITS, load_json  # noqa: E402
 from synthetic import write_video  # noqa: E402
 
 KIT = KITS["grit"]

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from parity_kits import KITS, build_kit_cache, cache_root, load_json
 
 torch = pytest.importorskip("torch")

@@ -1,9 +1,10 @@
 """Replay the official per-frame GRiT outputs of the parity kit through our dimension rules."""
 
 import pytest
-from parity_kits import KITS, load_json
 
 from pytest_vbench.dimensions import grit_rules as R
+
+from parity_kits import KITS, load_json
 
 KIT = KITS["grit"]
 

@@ -24,7 +24,7 @@ from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef, load_suite, standard_cases  # noqa: E402
 
 from checkpoints_motion import write_raft_calibrated  # noqa: E402
-from tools_fingerprint import fingerprint  # noqa: E402
+from parity_harness import FINGERPRINT_REL, fingerprint  # noqa: E402
 
 HERE = Path(__file__).parent
 REF = json.loads((HERE / "parity" / "static_filter.json").read_text())
@@ -73,7 +73,7 @@ def test_top_magnitude_is_two_percent_of_the_padded_frame():
 def model(tmp_path_factory):
     d = tmp_path_factory.mktemp("raftcal")
     path = write_raft_calibrated(d, seed=0)
-    assert fingerprint([path]) == pytest.approx(REF["fingerprint"], rel=1e-12)
+    assert fingerprint([path]) == pytest.approx(REF["fingerprint"], rel=FINGERPRINT_REL)
     return Runtime("cpu", d)
 
 

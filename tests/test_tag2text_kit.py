@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from parity_kits import KITS, build_kit_cache, cache_root, load_json
 
 ROOT = Path(__file__).resolve().parents[1]
