@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _add_list(p: argparse.ArgumentParser) -> None:
@@ -31,12 +32,12 @@ def run_list(args: argparse.Namespace) -> int:
     from .dimensions import DIMENSIONS
 
     cache = _cache_dir(args.cache_dir)
-    dims = []
+    dims: list[dict[str, Any]] = []
     for d in DIMENSIONS.values():
         ckpts = [c.path for c in weights.for_dimensions([d.name])]
         dims.append({"name": d.name, "group": d.group, "implemented": d.implemented, "unit": d.unit,
                      "folder": d.folder, "custom_mode": d.custom_mode, "checkpoints": ckpts})
-    files = []
+    files: list[dict[str, Any]] = []
     for c in weights.CHECKPOINTS:
         p = weights.location(c, cache)
         state = weights.state(c, cache)
@@ -46,9 +47,9 @@ def run_list(args: argparse.Namespace) -> int:
         print(json.dumps({"cache_dir": str(cache), "dimensions": dims, "checkpoints": files}, indent=2))
         return 0
     print(f"{'dimension':<24}{'group':<10}{'implemented':<13}{'custom':<8}checkpoints")
-    for d in dims:
-        print(f"{d['name']:<24}{d['group']:<10}{'yes' if d['implemented'] else 'no':<13}"
-              f"{'yes' if d['custom_mode'] else 'no':<8}{', '.join(d['checkpoints']) or '-'}")
+    for row in dims:
+        print(f"{row['name']:<24}{row['group']:<10}{'yes' if row['implemented'] else 'no':<13}"
+              f"{'yes' if row['custom_mode'] else 'no':<8}{', '.join(row['checkpoints']) or '-'}")
     print(f"\ncheckpoints in {cache}:")
     for f in files:
         size = "" if f["size"] is None else f"{f['size'] / 1e6:,.1f} MB"

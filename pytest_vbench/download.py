@@ -139,7 +139,7 @@ def fetch(url: str, dest: Path, *, sha256: str | None = None, sha256_prefix: str
     if (sha256 and digest != sha256) or (sha256_prefix and not digest.startswith(sha256_prefix)):
         part.unlink(missing_ok=True)
         raise DownloadError(f"{url}: sha256 mismatch (got {digest[:16]}..., expected "
-                            f"{(sha256 or sha256_prefix)[:16]}...); the file was discarded")
+                            f"{(sha256 or sha256_prefix or '')[:16]}...); the file was discarded")
     os.replace(part, dest)
     dest.with_name(dest.name + ".done").write_text(
         json.dumps({"url": url, "sha256": digest, "size": dest.stat().st_size}) + "\n", encoding="utf-8")

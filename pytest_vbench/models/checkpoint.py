@@ -51,7 +51,7 @@ def load_state_dict(path: Path, *, unwrap: tuple[str, ...] = (), strip_prefix: s
     return obj
 
 
-def check_keys(model, state: dict, path: Path, *, ignore: tuple[str, ...] = ()) -> None:
+def check_keys(model, state: dict, path: Path | str, *, ignore: tuple[str, ...] = ()) -> None:
     """Fail, naming the keys, when ``state`` does not fill ``model`` exactly (strict loading with a message)."""
     expected = set(model.state_dict())
     got = set(state)
