@@ -71,6 +71,38 @@ def kit_cache(request, tmp_path_factory) -> Path:
     return build_kit_cache("tag2text", cache_root(request, tmp_path_factory, "tag2text", "TAG2TEXT_KIT_CACHE"))
 
 
+def test_kit_checkpoint_on_one_clip(ref, kit_cache):
+    """Default tier: the kit checkpoint through our Tag2Text on ``tower-0`` (about a minute with the write).
+
+    Frame 0's tag logits, tags above 0.7 and top-10 probabilities, then the dimension's own path for
+    all 16 frames: captions and the official record (tower-0 is the clip whose record counts 16/16).
+    """
+    import torch
+
+    from pytest_vbench.dimensions import scene
+    from pytest_vbench.runtime import Runtime
+
+    torch.set_num_threads(1)
+    tool = _tool()
+    name = "tower-0.mp4"
+    want = ref["videos"][name]
+    rt = Runtime("cpu", kit_cache)
+    frames = scene.read_frames(KIT / "videos" / name, rt)
+    with torch.no_grad():
+        out = rt.model("tag2text").caption_frames(scene.to_input(frames[:1]), full=True)
+    head = want["tag_head"][0]
+    ok, detail = tool._stats_ok(out["logits"][0], head["logits"])
+    assert ok, detail
+    probs = torch.sigmoid(out["logits"][0]).double()
+    assert torch.nonzero(probs > 0.7).flatten().tolist() == head["indices_above_0.7"]
+    top = [float(probs[i]) for i in head["top10_indices"]]
+    assert max(abs(a - b) for a, b in zip(top, head["top10_probs"])) <= tool.ABS
+    captions = scene.captions_for(frames, rt)
+    assert captions == want["captions"]
+    record = next(r for r in ref["records"] if r["video_path"] == name)
+    assert {"video_path": name, **scene.score_captions(captions, "tower").record} == record
+
+
 @pytest.mark.slow
 def test_full_size_kit_parity(ref, kit_cache):
     """Every intermediate, caption and record of the three kit videos (4–6 minutes on one core of a shared 2-core machine)."""
