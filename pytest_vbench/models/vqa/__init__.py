@@ -1,0 +1,1 @@
+"""VQAScore backends (placeholder)."""
