@@ -75,12 +75,19 @@ def qwen(args, videos: list[Path]) -> dict:
     model = module.Qwen2VLModel(args.backend, device="cpu", checkpoint=str(args.snapshot))
     defaults = {k: v.default for k, v in inspect.signature(model.forward).parameters.items()
                 if v.default is not inspect.Parameter.empty}
+    kwargs = {}
+    if args.fps is not None:
+        kwargs["fps"] = args.fps
+    if args.question is not None:
+        kwargs["question_template"] = args.question
+    if args.answer is not None:
+        kwargs["answer_template"] = args.answer
     out = {}
     for path in videos:
         with torch.no_grad():
-            p = model.forward([str(path)], [prompt_of(path.name)])
+            p = model.forward([str(path)], [prompt_of(path.name)], **kwargs)
         out[path.name] = float(p[0])
-    return {"results": out, "defaults": {k: v for k, v in defaults.items() if isinstance(v, (str, int, float))},
+    return {"results": out, "forward_kwargs": kwargs, "defaults": {k: v for k, v in defaults.items() if isinstance(v, (str, int, float))},
             "fps": entry.get("fps")}
 
 
@@ -93,6 +100,9 @@ def main() -> None:
     ap.add_argument("--snapshot", required=True, type=Path)
     ap.add_argument("--videos", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--fps", type=float, default=None, help="forward(fps=...) (default: the package's 8.0)")
+    ap.add_argument("--question", default=None, help="forward(question_template=...)")
+    ap.add_argument("--answer", default=None, help="forward(answer_template=...)")
     args = ap.parse_args()
     _stub_packages()
     videos = sorted(p for p in args.videos.iterdir() if p.suffix == ".mp4")

@@ -148,7 +148,7 @@ def _legacy_qwen_name(name: str) -> str:
     return name
 
 
-def write_qwen2_5_vl(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 6.0) -> Path:
+def write_qwen2_5_vl(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 16.0) -> Path:
     """A tiny seeded Qwen2.5-VL snapshot in ``folder``.
 
     Weights are N(0, (4 * scale)^2 / fan_in), norm weights about 1, other output rows a fifth of
