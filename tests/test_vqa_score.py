@@ -251,3 +251,13 @@ def test_plugin_unreadable_video_fails_its_item_only(pytester, vqa_cache, tmp_pa
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*a broken clip-0.mp4*cannot sample frames for vqa_score*"])
     assert result.ret != 0
+
+
+def test_a_threshold_on_vqa_score_gates_like_any_dimension():
+    from pytest_vbench import gate
+
+    raws = {"vqa_score": 0.5, "temporal_flickering": 0.9}
+    groups = scoring.final_scores(raws)
+    assert gate.evaluate([gate.parse_threshold("vqa_score=60")], raws, groups) == \
+        ["FAIL vqa_score: 50.00% < 60% (--vbench-fail-under)"]
+    assert gate.evaluate([gate.parse_threshold("vqa_score=40")], raws, groups) == []
