@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_vbench import dimensions, report as report_mod, scoring, suite
+from pytest_vbench import dimensions, scoring, suite
+from pytest_vbench import report as report_mod
 from pytest_vbench.models import vqa
 from pytest_vbench.models.vqa import qwen, tiny
 

@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 FRAME_FACTOR = 2
@@ -220,4 +219,4 @@ def load(folder: Path, device: str, dtype) -> QwenVQA:
                    int(pre.get("merge_size", 2)), device)
 
 
-__all__ = ["QwenVQA", "load", "sample_frames", "patchify", "frame_count", "smart_resize"]
+__all__ = ["QwenVQA", "frame_count", "load", "patchify", "sample_frames", "smart_resize"]

@@ -64,7 +64,15 @@ def _byte_level_vocab(words=_WORDS) -> tuple[dict[str, int], list[tuple[str, str
 
 def write_qwen_tokenizer(folder: Path) -> int:
     """Write a Qwen2-style byte-level BPE tokenizer to ``folder``; returns the vocabulary size used."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from tokenizers.models import BPE
 
     vocab, merges = _byte_level_vocab()
