@@ -186,8 +186,8 @@ class VBenchSession:
             if text:
                 dims = dimensions.parse_list(text)
             else:
-                dims = [d for d in dimensions.implemented()
-                        if (d.custom_mode if in_suite is None else d.name in in_suite)]
+                dims = [d for d in dimensions.implemented() if d.group in dimensions.GROUPS  # extra: opt-in
+                        and (d.custom_mode if in_suite is None else d.name in in_suite)]
         except dimensions.UnknownDimension as exc:
             raise pytest.UsageError(f"--vbench-dims: {exc}; known: {', '.join(dimensions.DIMENSIONS)}") from None
         if self.mode == "custom":

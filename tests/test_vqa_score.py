@@ -262,3 +262,14 @@ def test_a_threshold_on_vqa_score_gates_like_any_dimension():
     assert gate.evaluate([gate.parse_threshold("vqa_score=60")], raws, groups) == \
         ["FAIL vqa_score: 50.00% < 60% (--vbench-fail-under)"]
     assert gate.evaluate([gate.parse_threshold("vqa_score=40")], raws, groups) == []
+
+
+def test_vqa_score_is_never_selected_by_default():
+    from types import SimpleNamespace
+
+    from pytest_vbench.plugin import VBenchSession
+
+    config = SimpleNamespace(getoption=lambda name: None, getini=lambda name: "")
+    for mode, in_suite in (("custom", None), ("standard", set(dimensions.DIMENSIONS))):
+        dims = VBenchSession._select_dims(SimpleNamespace(config=config, mode=mode), in_suite)
+        assert dims and "vqa_score" not in [d.name for d in dims]
