@@ -47,6 +47,8 @@ TOLERANCES: dict[str, dict[str, Any]] = {
     "color": {"bar": 1e-4, "what": "detection scores (boxes 1e-2 px); records and score identical"},
     "spatial_relationship": {"bar": 1e-4, "what": "detection scores (boxes 1e-2 px); records and score identical"},
     "scene": {"bar": 0.0, "what": "tags, captions, records and score identical"},
+    # beyond VBench 1.0: parity with t2v_metrics 3.0's VQAScore (abs 1e-5, or rel 1e-4 of the value)
+    "vqa_score": {"bar": 1e-5, "what": "P(Yes) per video against t2v_metrics 3.0 (or rel 1e-4)"},
 }
 
 

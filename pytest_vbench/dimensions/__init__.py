@@ -35,12 +35,19 @@ QUALITY = "quality"
 SEMANTIC = "semantic"
 #: the groups of the official total; a row outside the official 16 must use another group
 GROUPS = (QUALITY, SEMANTIC)
+#: dimensions beyond VBench 1.0 (vqa_score): reported on their own, never in Quality, Semantic or Total
+EXTRA = "extra"
 
 #: aggregation units: what one per-video statistic counts
 PAIR, FRAME, VIDEO = "pair", "frame", "video"
 
 #: decoder -> the import names it needs (``video.opencv_frames`` / ``video.load_video``)
-DECODER_REQUIRES: dict[str, tuple[str, ...]] = {"opencv": ("cv2",), "decord": ("decord",)}
+DECODER_REQUIRES: dict[str, tuple[str, ...]] = {
+    "opencv": ("cv2",),
+    "decord": ("decord",),
+    # vqa_score: qwen-vl-utils' frame sampling and resize, done with decord + torchvision (models/vqa/qwen.py)
+    "qwen-vl-utils": ("decord", "torchvision"),
+}
 
 #: The 16 dimensions of VBench 1.0 (the only rows allowed in the official total).
 OFFICIAL_NAMES = frozenset({
@@ -194,6 +201,8 @@ DIMENSIONS: dict[str, Dimension] = {
         _O("appearance_style", SEMANTIC, 0.0009, 0.2855, 1, FRAME, "appearance_style", "decord", ("clip_b32",), needs_aux=True),
         _O("temporal_style", SEMANTIC, 0.0, 0.364, 1, VIDEO, "temporal_style", "decord", ("viclip",)),
         _O("overall_consistency", SEMANTIC, 0.0, 0.364, 1, VIDEO, "overall_consistency", "decord", ("viclip",)),
+        # beyond VBench 1.0 (group EXTRA: min/max/weight only make "normalised" equal the raw score)
+        _D("vqa_score", EXTRA, 0.0, 1.0, 1, VIDEO, "vqa_score", "qwen-vl-utils", ("vqa",)),
     )
 }
 

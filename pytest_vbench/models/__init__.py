@@ -22,6 +22,7 @@ LOADERS: dict[str, str] = {
     "viclip": "viclip:load",
     "umt": "umt:load",
     "grit": "grit.predictor:load",
+    "vqa": "vqa:load",
 }
 
 #: family -> top-level packages its loader imports (beyond the core dependencies); a dimension using
@@ -39,6 +40,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "viclip": ("torch", "torchvision", "decord"),
     "umt": ("torch",),
     "grit": ("torch", "torchvision"),
+    "vqa": ("torch", "torchvision", "transformers", "decord"),
 }
 
 
