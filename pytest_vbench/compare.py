@@ -10,6 +10,9 @@ dimension is recomputed from the weighted per-prompt sums and counts, then Quali
 Total with :func:`pytest_vbench.scoring.final_scores`. All numbers are in the leaderboard's percent
 scale (dimension raw x 100, group score x 100), deltas in percentage points.
 
+The p-values come from the paired sign-flip test over the same prompts (swap a prompt's two runs,
+all its dimensions together), which stays valid with few prompts.
+
 The rule (see ``docs/compare.md``): a name *regressed* when its drop is significant (one-sided
 Holm-adjusted p-value below ``(1 - confidence) / 2`` over all names compared, so the gate as a whole
 false-alarms at most at that level) AND larger than its tolerance (``max_drop``) AND larger than
@@ -41,32 +44,37 @@ GROUP_NAMES = (*GROUPS, "total")
 REGRESSED, IMPROVED, WITHIN_TOLERANCE, NO_CHANGE = "regressed", "improved", "within tolerance", "no significant change"
 
 
-class CompareError(ValueError):
+from .gate import GateError
+
+#: keys of the YAML config (``--vbench-config``) read by this module
+CONFIG_KEYS = ("max_drop", "confidence", "resamples")
+
+
+class CompareError(GateError):
     """A baseline that cannot be compared with this run (a usage error), or bad comparison settings."""
 
 
 # ------------------------------------------------------------------------------------ tolerances
 @dataclass(frozen=True)
 class Tolerances:
-    """Allowed drop in percentage points: one per name, else the default."""
+    """Allowed drop in percentage points: one per name, else the default (None: not set, 0 applies)."""
 
-    default: float = 0.0
+    default: float | None = None
     per_name: dict = field(default_factory=dict)
 
     def of(self, name: str) -> float:
         """The tolerance that applies to ``name``."""
-        return self.per_name.get(name, self.default)
+        return self.per_name.get(name, self.default or 0.0)
 
-    def merged(self, other: Tolerances | None, default_given: bool) -> Tolerances:
-        """``other`` (a later source, e.g. the command line) overriding this one."""
-        if other is None:
-            return self
-        return Tolerances(other.default if default_given else self.default, {**self.per_name, **other.per_name})
+    def over(self, base: Tolerances) -> Tolerances:
+        """These tolerances (a later source, e.g. the command line) overriding ``base``."""
+        return Tolerances(self.default if self.default is not None else base.default,
+                          {**base.per_name, **self.per_name})
 
     def to_json(self) -> dict:
         """Plain JSON form."""
-        return {"default": self.default, **({"per_name": dict(sorted(self.per_name.items()))}
-                                            if self.per_name else {})}
+        return {"default": self.default or 0.0, **({"per_name": dict(sorted(self.per_name.items()))}
+                                                   if self.per_name else {})}
 
 
 def _canonical(name: str, where: str) -> str:
@@ -93,22 +101,22 @@ def parse_points(value, where: str) -> float:
 def parse_max_drop(value, where: str) -> Tolerances:
     """YAML ``max_drop``: a number (the default for every name) or ``{name: points, default: points}``."""
     if isinstance(value, dict):
-        default = parse_points(value["default"], where) if "default" in value else 0.0
+        default = parse_points(value["default"], where) if "default" in value else None
         per = {_canonical(k, where): parse_points(v, where) for k, v in value.items() if k != "default"}
         return Tolerances(default, per)
     return Tolerances(parse_points(value, where), {})
 
 
-def parse_max_drop_options(specs: list[str], where: str = "--vbench-max-drop") -> tuple[Tolerances, bool]:
-    """``[NAME=]POINTS`` options; returns the tolerances and whether a default was given."""
-    default, per, given = 0.0, {}, False
+def parse_max_drop_options(specs: list[str], where: str = "--vbench-max-drop") -> Tolerances:
+    """``[NAME=]POINTS`` options (a bare number is the default for every name)."""
+    default, per = None, {}
     for spec in specs:
         if "=" in spec:
             name, points = spec.split("=", 1)
             per[_canonical(name, where)] = parse_points(points, where)
         else:
-            default, given = parse_points(spec, where), True
-    return Tolerances(default, per), given
+            default = parse_points(spec, where)
+    return Tolerances(default, per)
 
 
 def parse_confidence(value, where: str = "--vbench-confidence") -> float:
@@ -122,6 +130,64 @@ def parse_confidence(value, where: str = "--vbench-confidence") -> float:
     if not (math.isfinite(v) and 0.5 < v < 1):
         raise CompareError(f"{where}: confidence must be in (0.5, 1), e.g. 0.95, got {value!r}")
     return v
+
+
+def parse_resamples(value, where: str = "--vbench-resamples") -> int:
+    """A number of bootstrap resamples (>= 100)."""
+    try:
+        v = int(str(value).strip())
+    except ValueError:
+        raise CompareError(f"{where}: resamples must be an integer, got {value!r}") from None
+    if v < 100:
+        raise CompareError(f"{where}: resamples must be at least 100, got {value!r}")
+    return v
+
+
+def read_config(data: dict, where: str) -> dict:
+    """The comparison keys of a YAML config mapping, parsed (``max_drop``, ``confidence``, ``resamples``)."""
+    out = {}
+    if data.get("max_drop") is not None:
+        out["max_drop"] = parse_max_drop(data["max_drop"], where)
+    if data.get("confidence") is not None:
+        out["confidence"] = parse_confidence(data["confidence"], where)
+    if data.get("resamples") is not None:
+        out["resamples"] = parse_resamples(data["resamples"], where)
+    return out
+
+
+@dataclass
+class Settings:
+    """How a run is compared with its baseline (from the config file, then the command line)."""
+
+    tolerances: Tolerances = field(default_factory=Tolerances)
+    confidence: float = DEFAULT_CONFIDENCE
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = DEFAULT_SEED
+    force: bool = False
+
+    @classmethod
+    def build(cls, config: dict, max_drop: list[str] | None = None, max_regression=None, confidence=None,
+              resamples=None, force: bool = False) -> Settings:
+        """Merge config-file values (``load_config``'s extra dict) with command-line values (which win).
+
+        ``max_regression`` (``--vbench-max-regression`` / ``max_regression:``) is kept as the default
+        tolerance: the allowed drop of every name without its own ``max_drop`` entry.
+        """
+        tol = config.get("max_drop") or Tolerances()
+        if "max_regression" in config:
+            tol = Tolerances(config["max_regression"]).over(tol) if tol.default is None else tol
+        if max_regression is not None:
+            tol = Tolerances(parse_points(max_regression, "--vbench-max-regression")).over(tol)
+        if max_drop:
+            tol = parse_max_drop_options(max_drop).over(tol)
+        conf = parse_confidence(confidence) if confidence is not None else config.get("confidence", DEFAULT_CONFIDENCE)
+        res = parse_resamples(resamples) if resamples is not None else config.get("resamples", DEFAULT_RESAMPLES)
+        return cls(tol, conf, res, DEFAULT_SEED, bool(force))
+
+    def to_json(self) -> dict:
+        """Plain JSON form (recorded in the verdict)."""
+        return {"max_drop": self.tolerances.to_json(), "confidence": self.confidence, "resamples": self.resamples,
+                "seed": self.seed, "force": self.force}
 
 
 # ------------------------------------------------------------------------------------ comparability
@@ -265,8 +331,8 @@ def _scores(sums, counts, dims: list[str], missing_as_zero: bool) -> dict:
     raws = {d: raw[:, j] * DIMENSIONS[d].scale for j, d in enumerate(dims)}
     out = {d: v * 100 for d, v in raws.items()}
     for name, g in final_scores(raws, missing_as_zero=missing_as_zero).items():
-        if g.value is not None and not g.partial:
-            out[name] = g.value * 100
+        if g.value is not None and not g.partial:  # a scalar when no dimension of the group is present
+            out[name] = np.broadcast_to(np.asarray(g.value * 100, dtype=np.float64), (sums.shape[0],))
     return out
 
 
@@ -318,6 +384,7 @@ class Comparison:
     only_current: list[tuple[str, str]]
     forced: list[str] = field(default_factory=list)
     baseline_source: str | None = None
+    largest_drops: list[dict] = field(default_factory=list)  # per (dimension, prompt), worst first
 
     @property
     def alpha(self) -> float:
@@ -354,14 +421,16 @@ class Comparison:
                 "float_noise_points": FLOAT_NOISE_POINTS, "prompts_paired": self.prompts_paired,
                 "only_in_baseline": [list(k) for k in self.only_baseline],
                 "only_in_current": [list(k) for k in self.only_current],
-                "forced": self.forced, "names": [n.to_json() for n in self.names]}
+                "forced": self.forced, "names": [n.to_json() for n in self.names],
+                "largest_drops": self.largest_drops}
 
 
 def _fixed_point(columns, n: int):
     """Columns as integer multiples of a power-of-two quantum, small enough that any weighted sum of
     ``n`` resampled rows is exact in float64: the resampled totals then do not depend on the BLAS
     summation order (threads, machines), which keeps reports byte-identical.
-    Rounding moves a per-prompt sum by at most 2**-52 * n * its column's largest value."""
+    Rounding moves a per-prompt sum by at most 2**-52 * n * its column's largest value; ``n`` counts
+    every row that can enter one weighted sum."""
     import numpy as np
 
     peak = np.abs(columns).max(axis=0)
@@ -370,55 +439,72 @@ def _fixed_point(columns, n: int):
     return np.round(columns / quantum), quantum
 
 
+def _blocks(total: int):
+    done = 0
+    while done < total:
+        size = min(_CHUNK, total - done)
+        yield done, size
+        done += size
+
+
 def bootstrap(paired: Paired, confidence: float = DEFAULT_CONFIDENCE, resamples: int = DEFAULT_RESAMPLES,
               seed: int = DEFAULT_SEED, missing_as_zero: bool = False) -> dict[str, tuple]:
-    """Per name: (baseline, current, delta, low, high, p_drop, p_gain) from the paired bootstrap.
+    """Per name: (baseline, current, delta, low, high, p_drop, p_gain).
 
-    Deterministic for a given seed: resamples are drawn in fixed blocks with numpy's PCG64 and
-    the per-resample sums are exact (see :func:`_fixed_point`).
+    The interval is the percentile interval of the paired bootstrap over prompts. The one-sided
+    p-values come from the paired sign-flip (permutation) test over prompts with as many random
+    flips: under "the two runs come from the same generator" swapping a prompt's two runs (all its
+    dimensions together) changes nothing, so the p-value stays valid with few prompts, where
+    bootstrap intervals are too narrow (see ``docs/compare.md``).
+
+    Deterministic for a given seed: draws come in fixed blocks from numpy's PCG64 and the
+    resampled sums are exact (see :func:`_fixed_point`).
     """
     import numpy as np
 
-    n, dims = len(paired.prompts), paired.dims
+    n, dims, k = len(paired.prompts), paired.dims, len(paired.dims)
     if n == 0:
         return {}
     # point estimates: every paired prompt once (exactly rounded sums, as the report's)
-    point_b = _scores(np.array([[math.fsum(paired.base_sum[:, j]) for j in range(len(dims))]]),
+    point_b = _scores(np.array([[math.fsum(paired.base_sum[:, j]) for j in range(k)]]),
                       paired.base_count.sum(axis=0, keepdims=True), dims, missing_as_zero)
-    point_c = _scores(np.array([[math.fsum(paired.cur_sum[:, j]) for j in range(len(dims))]]),
+    point_c = _scores(np.array([[math.fsum(paired.cur_sum[:, j]) for j in range(k)]]),
                       paired.cur_count.sum(axis=0, keepdims=True), dims, missing_as_zero)
-    names = [k for k in point_c if k in point_b]
+    names = [name for name in point_c if name in point_b]
     rng = np.random.Generator(np.random.PCG64(seed))
+    # columns: baseline sums, counts, current sums, counts (fixed point, exact under any weights)
     stacked, quantum = _fixed_point(np.concatenate([paired.base_sum, paired.base_count, paired.cur_sum,
-                                                    paired.cur_count], axis=1), n)
-    k = len(dims)
-    deltas = {name: np.empty(resamples) for name in names}
-    done = 0
-    while done < resamples:
-        size = min(_CHUNK, resamples - done)
+                                                    paired.cur_count], axis=1), 2 * n)
+    swapped = np.concatenate([stacked[:, 2 * k:], stacked[:, :2 * k]], axis=1)
+
+    def deltas_of(totals):
+        sb = _scores(totals[:, :k], totals[:, k:2 * k], dims, missing_as_zero)
+        sc = _scores(totals[:, 2 * k:3 * k], totals[:, 3 * k:], dims, missing_as_zero)
+        return {name: sc[name] - sb[name] for name in names}
+
+    observed = deltas_of(np.ones((1, n)) @ stacked * quantum)
+    boot = {name: np.empty(resamples) for name in names}
+    below = {name: 0 for name in names}  # sign flips giving a delta <= the observed one
+    above = {name: 0 for name in names}
+    for start, size in _blocks(resamples):
         idx = rng.integers(0, n, size=(size, n))
         weights = np.bincount((idx + (np.arange(size) * n)[:, None]).ravel(), minlength=size * n)
         weights = weights.reshape(size, n).astype(np.float64)
-        totals = (weights @ stacked) * quantum  # integer-valued products and sums: exact in any order
-        sb = _scores(totals[:, :k], totals[:, k:2 * k], dims, missing_as_zero)
-        sc = _scores(totals[:, 2 * k:3 * k], totals[:, 3 * k:], dims, missing_as_zero)
-        for name in names:
-            deltas[name][done:done + size] = sc[name] - sb[name]
-        done += size
+        for name, d in deltas_of((weights @ stacked) * quantum).items():  # integer sums: exact in any order
+            boot[name][start:start + size] = d
+        flip = rng.integers(0, 2, size=(size, n)).astype(np.float64)
+        for name, d in deltas_of(((1 - flip) @ stacked + flip @ swapped) * quantum).items():
+            below[name] += int(np.count_nonzero(d <= observed[name][0]))
+            above[name] += int(np.count_nonzero(d >= observed[name][0]))
     tail = (1 - confidence) / 2
     out = {}
     for name in names:
-        d = deltas[name]
-        d = d[np.isfinite(d)]  # a resample without any prompt of a small dimension has no score there
+        d = boot[name][np.isfinite(boot[name])]  # a resample may miss every prompt of a small dimension
+        low, high = ((float(x) for x in np.quantile(d, [tail, 1 - tail])) if d.size
+                     else (float("nan"), float("nan")))
         base, cur = float(point_b[name][0]), float(point_c[name][0])
-        if d.size == 0:
-            low = high = float("nan")
-            p_drop = p_gain = 1.0
-        else:
-            low, high = (float(x) for x in np.quantile(d, [tail, 1 - tail]))
-            p_drop = (1 + int(np.count_nonzero(d >= 0))) / (d.size + 1)
-            p_gain = (1 + int(np.count_nonzero(d <= 0))) / (d.size + 1)
-        out[name] = (base, cur, cur - base, low, high, p_drop, p_gain)
+        out[name] = (base, cur, cur - base, low, high, (1 + below[name]) / (resamples + 1),
+                     (1 + above[name]) / (resamples + 1))
     return out
 
 
@@ -429,9 +515,27 @@ def compare(baseline: dict, current: dict, tolerances: Tolerances | None = None,
     forced = check_comparable(baseline, current, force)
     if missing_as_zero is None:
         missing_as_zero = bool(current.get("missing_as_zero"))
-    result = compare_paired(pair(baseline, current), tolerances, confidence, resamples, seed, missing_as_zero)
+    paired = pair(baseline, current)
+    result = compare_paired(paired, tolerances, confidence, resamples, seed, missing_as_zero)
     result.forced, result.baseline_source = forced, baseline_source
+    result.largest_drops = prompt_drops(paired)
     return result
+
+
+def prompt_drops(paired: Paired, limit: int = 12) -> list[dict]:
+    """The (dimension, prompt) cases whose score dropped most (points), so their videos can be opened."""
+    rows = []
+    for j, d in enumerate(paired.dims):
+        scale = DIMENSIONS[d].scale * 100
+        for i, p in enumerate(paired.prompts):
+            cb, cc = paired.base_count[i, j], paired.cur_count[i, j]
+            if cb > 0 and cc > 0:
+                before = scale * paired.base_sum[i, j] / cb
+                after = scale * paired.cur_sum[i, j] / cc
+                rows.append((after - before, d, p, before, after))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [{"dimension": d, "prompt": p, "baseline": round(float(b), 9), "current": round(float(a), 9),
+             "delta": round(float(a - b), 9)} for delta, d, p, b, a in rows[:limit] if delta < 0]
 
 
 def compare_paired(paired: Paired, tolerances: Tolerances | None = None, confidence: float = DEFAULT_CONFIDENCE,
@@ -472,3 +576,96 @@ def format_table(comparison: Comparison) -> list[str]:
              fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
     return lines + comparison.notes()
+
+
+def verdict(report: dict, thresholds: list, baseline: dict | None = None, settings: Settings | None = None,
+            baseline_source: str | None = None) -> tuple[dict, Comparison | None]:
+    """The verdict of a report dict: thresholds and, with a baseline report, the comparison.
+
+    One function for ``pytest``, ``pytest-vbench gate`` and ``pytest-vbench merge``, so the three
+    give the same verdict and lines for the same numbers.
+    """
+    from . import gate
+    from .scoring import final_scores
+
+    settings = settings or Settings()
+    missing_as_zero = bool(report.get("missing_as_zero"))
+    raws = {n: d["raw"] for n, d in report["dimensions"].items() if d.get("raw") is not None}
+    groups = final_scores(raws, missing_as_zero=missing_as_zero)
+    comparison = None
+    if baseline is not None:
+        comparison = compare(baseline, report, settings.tolerances, settings.confidence, settings.resamples,
+                             settings.seed, settings.force, missing_as_zero, baseline_source)
+    failures = gate.evaluate(thresholds, raws, groups, comparison, missing_as_zero=missing_as_zero)
+    out = {"passed": not failures, "failures": failures,
+           "thresholds": [{"name": t.name, "percent": t.percent, "source": t.source} for t in thresholds],
+           "baseline": baseline is not None}
+    if comparison is not None:
+        out["comparison_settings"] = settings.to_json()
+    return out, comparison
+
+
+def markdown_extra(comparison: Comparison | None, html: str | None = None) -> str:
+    """What the Markdown summary adds: the comparison table, and a link to the HTML report if written."""
+    out = "" if comparison is None else "\n" + markdown(comparison)
+    if html:
+        out += f"\nHTML report with plots: [{Path(html).name}]({html})\n"
+    return out
+
+
+def markdown(comparison: Comparison) -> str:
+    """The comparison as a Markdown block."""
+    pct = f"{comparison.confidence * 100:g}% CI"
+    out = ["### Compared with the baseline", "",
+           f"{comparison.prompts_paired} paired prompts, {comparison.resamples} bootstrap resamples; "
+           f"a name regresses when its drop is significant (Holm-adjusted one-sided p < {comparison.alpha:g}) "
+           f"and larger than its allowed drop.", "",
+           f"| name | baseline | current | delta | {pct} | p (adj.) | max drop | status |",
+           "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for n in comparison.names:
+        status = f"**{n.status}**" if n.status == REGRESSED else n.status
+        out.append(f"| {n.name} | {n.baseline:.2f} | {n.current:.2f} | {n.delta:+.2f} | "
+                   f"[{n.low:+.2f}, {n.high:+.2f}] | {n.p_drop_adjusted:.4f} | {n.tolerance:g} | {status} |")
+    out += [""] + [f"- {line}" for line in comparison.notes()]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def check_shards(shards: list[dict], names: list[str] | None = None) -> dict | None:
+    """Refuse shards that overlap (a case in two shards) or differ (suite, samples, implementations...).
+
+    Returns the shards' common ``identity`` (None when they carry none).
+    """
+    names = names or [f"shard {i + 1}" for i in range(len(shards))]
+    problems = []
+    for i in range(1, len(shards)):
+        for line in differences(shards[0], shards[i], names[0], names[i]):
+            problems.append(line)
+    if any(bool(s.get("missing_as_zero")) != bool(shards[0].get("missing_as_zero")) for s in shards):
+        problems.append("missing-as-zero differs between shards")
+    seen: dict[tuple[str, str], str] = {}
+    overlap = []
+    for name, shard in zip(names, shards):
+        for case in shard["cases"]:
+            key = (case["dimension"], case["prompt"])
+            if key in seen:
+                overlap.append(f"{key[0]}[{key[1]}] in {seen[key]} and {name}")
+            else:
+                seen[key] = name
+    if overlap:
+        shown = "; ".join(overlap[:5]) + (f"; ... ({len(overlap)} in all)" if len(overlap) > 5 else "")
+        problems.append(f"shards overlap: {shown}")
+    if problems:
+        raise CompareError("cannot merge these reports:\n  - " + "\n  - ".join(problems)
+                           + "\nmerge the reports of disjoint shards of one run (same suite, samples, "
+                             "implementations and checkpoints)")
+    ids = [s.get("identity") for s in shards if s.get("identity") is not None]
+    if not ids:
+        return None
+    merged = {**ids[0], "implementations": {}, "checkpoints": {}}  # shards may select different dimensions
+    for i in ids:
+        merged["implementations"].update(i.get("implementations") or {})
+        merged["checkpoints"].update(i.get("checkpoints") or {})
+    rank = {n: k for k, n in enumerate(DIMENSIONS)}
+    merged["implementations"] = dict(sorted(merged["implementations"].items(), key=lambda kv: rank.get(kv[0], 99)))
+    merged["checkpoints"] = dict(sorted(merged["checkpoints"].items()))
+    return merged
