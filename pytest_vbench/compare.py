@@ -574,7 +574,7 @@ def format_table(comparison: Comparison) -> list[str]:
     lines = [f"compared with baseline over {comparison.prompts_paired} paired prompts "
              f"({comparison.resamples} bootstrap resamples, seed {comparison.seed})",
              fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*r) for r in rows]
+    lines = [line.rstrip() for line in lines + [fmt.format(*r) for r in rows]]
     return lines + comparison.notes()
 
 
