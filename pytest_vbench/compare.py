@@ -36,7 +36,7 @@ FLOAT_NOISE_RAW = 1e-6
 FLOAT_NOISE_POINTS = FLOAT_NOISE_RAW * 100
 DEFAULT_CONFIDENCE = 0.95
 #: resamples by default: bounds of the full suite stable to 0.01 points (benchmarks/bench_compare.py)
-DEFAULT_RESAMPLES = 10_000
+DEFAULT_RESAMPLES = 100_000
 DEFAULT_SEED = 20240
 _CHUNK = 500  # resamples per vectorised block (memory ~ 4 MB per block on the full suite)
 GROUP_NAMES = (*GROUPS, "total")
@@ -227,7 +227,7 @@ def differences(a: dict, b: dict, a_name: str = "baseline", b_name: str = "this 
     out = []
     sa, sb = a.get("suite", {}), b.get("suite", {})
     if sa.get("sha256") != sb.get("sha256"):
-        out.append(f"prompt suite: {a_name} sha256 {str(sa.get('sha256'))[:12]} ({sa.get('source')}), "
+        out.append(f"different prompt suites: {a_name} sha256 {str(sa.get('sha256'))[:12]} ({sa.get('source')}), "
                    f"{b_name} {str(sb.get('sha256'))[:12]} ({sb.get('source')})")
     na, nb = a.get("samples_per_prompt"), b.get("samples_per_prompt")
     if na != nb:
@@ -518,24 +518,35 @@ def compare(baseline: dict, current: dict, tolerances: Tolerances | None = None,
     paired = pair(baseline, current)
     result = compare_paired(paired, tolerances, confidence, resamples, seed, missing_as_zero)
     result.forced, result.baseline_source = forced, baseline_source
-    result.largest_drops = prompt_drops(paired)
+    result.largest_drops = prompt_drops(paired, result)
     return result
 
 
-def prompt_drops(paired: Paired, limit: int = 12) -> list[dict]:
-    """The (dimension, prompt) cases whose score dropped most (points), so their videos can be opened."""
-    rows = []
-    for j, d in enumerate(paired.dims):
+def prompt_drops(paired: Paired, comparison: Comparison, per_dimension: int = 3, limit: int = 12) -> list[dict]:
+    """The (dimension, prompt) cases that dropped most, so their videos can be opened.
+
+    Up to ``per_dimension`` worst prompts of each dimension, dimensions that regressed first, then
+    those with a significant drop within tolerance, then the others by their delta.
+    """
+    rank = {REGRESSED: 0, WITHIN_TOLERANCE: 1}
+    by_name = comparison.by_name()
+    order = sorted(paired.dims, key=lambda d: (rank.get(by_name[d].status, 2), by_name[d].delta, d)
+                   if d in by_name else (3, 0.0, d))
+    out = []
+    for d in order:
+        j = paired.dims.index(d)
         scale = DIMENSIONS[d].scale * 100
+        rows = []
         for i, p in enumerate(paired.prompts):
             cb, cc = paired.base_count[i, j], paired.cur_count[i, j]
             if cb > 0 and cc > 0:
-                before = scale * paired.base_sum[i, j] / cb
-                after = scale * paired.cur_sum[i, j] / cc
-                rows.append((after - before, d, p, before, after))
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    return [{"dimension": d, "prompt": p, "baseline": round(float(b), 9), "current": round(float(a), 9),
-             "delta": round(float(a - b), 9)} for delta, d, p, b, a in rows[:limit] if delta < 0]
+                before, after = scale * paired.base_sum[i, j] / cb, scale * paired.cur_sum[i, j] / cc
+                if after < before:
+                    rows.append((after - before, p, before, after))
+        rows.sort()
+        out += [{"dimension": d, "prompt": p, "baseline": round(float(b), 9), "current": round(float(a), 9),
+                 "delta": round(float(a - b), 9)} for _, p, b, a in rows[:per_dimension]]
+    return out[:limit]
 
 
 def compare_paired(paired: Paired, tolerances: Tolerances | None = None, confidence: float = DEFAULT_CONFIDENCE,

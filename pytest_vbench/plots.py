@@ -71,6 +71,7 @@ def radar(report: dict, baseline: dict | None = None) -> bytes:
     ax.set_xticklabels([n.replace("_", "\n") for n in names], fontsize=7)
     ax.set_ylim(0, 100)
     ax.set_yticks([25, 50, 75, 100])
+    ax.set_rlabel_position(180 / len(names))  # between two dimension axes
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title("normalised dimension scores, % of the (Min, Max) range", fontsize=10, pad=20)
     ax.legend(loc="upper right", bbox_to_anchor=(1.15, 1.1), fontsize=8)
@@ -93,12 +94,22 @@ def delta_bars(comparison) -> bytes:
         if n.tolerance:
             ax.plot([-n.tolerance, -n.tolerance], [yi - 0.35, yi + 0.35], color="#c0392b", linewidth=1, linestyle=":")
     ax.axvline(0, color="black", linewidth=0.8)
+    right = max([0.0, *_finite_highs(names)])
+    for yi, n in zip(y, names):  # the numbers, at the right edge
+        ax.annotate(f"{n.delta:+.2f} [{n.low:+.2f}, {n.high:+.2f}]", (1.01, yi), xycoords=("axes fraction", "data"),
+                    va="center", fontsize=7, color=STATUS_COLOURS.get(n.status, "#7f8c8d"))
+    ax.set_xlim(right=right * 1.05 + 0.05)
     ax.set_yticks(y)
     ax.set_yticklabels([n.name for n in names], fontsize=8)
     ax.set_xlabel(f"current - baseline (points), bars: {comparison.confidence * 100:g}% interval; "
                   f"dotted: allowed drop", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
+
+
+def _finite_highs(names) -> list[float]:
+    """Upper interval bounds that are finite (for the axis limit)."""
+    return [n.high for n in names if math.isfinite(n.high)]
 
 
 def drop_bars(comparison) -> bytes | None:
@@ -111,10 +122,14 @@ def drop_bars(comparison) -> bytes | None:
     y = list(range(len(rows)))[::-1]
     ax.barh(y, [r["delta"] for r in rows], color="#c0392b", alpha=0.75, height=0.6)
     labels = [f"{r['dimension']}: {r['prompt'][:60]}{'…' if len(r['prompt']) > 60 else ''}" for r in rows]
+    for yi, r in zip(y, rows):
+        ax.annotate(f"{r['delta']:+.2f} ({r['baseline']:.1f} -> {r['current']:.1f})", (1.01, yi),
+                    xycoords=("axes fraction", "data"), va="center", fontsize=7)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=7)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("per-prompt change of the dimension score (points, mean over the prompt's videos)", fontsize=8)
+    ax.set_xlabel("per-prompt change of the dimension score (points, mean over the prompt's videos); "
+                  "worst prompts of the dimensions that dropped most", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 
