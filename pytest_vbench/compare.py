@@ -366,8 +366,8 @@ class NameComparison:
     def to_json(self) -> dict:
         """Plain JSON form (rounded to 1e-9 so that the report is stable)."""
         out = {}
-        for k, v in self.__dict__.items():
-            out[k] = round(v, 9) if isinstance(v, float) else v
+        for k, v in self.__dict__.items():  # non-finite (no resample had the name) -> null
+            out[k] = (round(v, 9) if math.isfinite(v) else None) if isinstance(v, float) else v
         return out
 
 
@@ -397,6 +397,8 @@ class Comparison:
 
     def failures(self) -> list[str]:
         """One ``FAIL`` line per regressed name."""
+        if not self.names:  # fail closed: a baseline was asked for and nothing could be compared
+            return ["FAIL baseline: no dimension could be compared (no (dimension, prompt) case is in both runs)"]
         pct = f"{self.confidence * 100:g}%"
         return [f"FAIL {n.name}: regressed to {n.current:.2f}% from baseline {n.baseline:.2f}% "
                 f"(delta {n.delta:+.2f} points, {pct} CI [{n.low:+.2f}, {n.high:+.2f}], "

@@ -280,3 +280,24 @@ def test_simulated_false_alarms_and_power_small_case():
     hit = sim.simulate(full, sim.total_drop(full[1], 1.0), reps=6, resamples=1000, seed=12)
     assert sum(c.by_name()["total"].status == compare.REGRESSED for c in hit) >= 5
     assert all(c.by_name()["total"].high < 0 for c in hit)
+
+
+def test_nothing_in_common_fails_closed():
+    base = noisy(1, dims=("temporal_flickering",))
+    cur = noisy(2, dims=("aesthetic_quality",))
+    c = compare.compare(base, cur, resamples=200)
+    assert c.names == [] and c.failures()[0].startswith("FAIL baseline: no dimension could be compared")
+
+
+def test_report_block_is_strict_json_when_a_small_dimension_has_no_resample():
+    rng = np.random.default_rng(0)
+    big = {f"p{i}": list(rng.random(5)) for i in range(30)}
+    base = make_report({"aesthetic_quality": big, "temporal_flickering": {"p0": [0.9] * 5}})
+    cur = make_report({"aesthetic_quality": {p: [x + 0.01 for x in v] for p, v in big.items()},
+                       "temporal_flickering": {"p0": [0.8] * 5}})
+    c = compare.compare(base, cur, resamples=300)
+    tf = c.by_name()["temporal_flickering"]
+    assert math.isfinite(tf.low)  # some resamples miss p0; the others still give the interval
+    json.dumps(c.to_json(), allow_nan=False)
+    row = compare.NameComparison("x", 1.0, 1.0, 0.0, float("nan"), float("nan"), 1.0, 1.0)
+    assert row.to_json()["low"] is None
