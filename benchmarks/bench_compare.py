@@ -27,9 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_vbench import compare  # noqa: E402
-from pytest_vbench.dimensions import DIMENSIONS, FRAME, PAIR  # noqa: E402
-from pytest_vbench.suite import load_suite  # noqa: E402
+from pytest_vbench import compare
+from pytest_vbench.dimensions import DIMENSIONS, FRAME, PAIR
+from pytest_vbench.suite import load_suite
 
 SAMPLES = 5
 #: kind, mean, prompt spread, video spread (continuous: scores; binary: logit spread of the prompt
@@ -164,7 +164,7 @@ def part_cost(args) -> None:
         rel = sd[dims_i] / half[dims_i]
         print(f"| {b} | {np.median(secs):.2f} | {sd[groups].max():.4f} | {sd[dims_i].max():.3f} "
               f"({names[dims_i[int(np.argmax(sd[dims_i]))]]}) | {100 * rel.max():.1f} % |")
-    print(f"\nhalf-widths of the intervals (points): " + ", ".join(f"{n} {h:.2f}" for n, h in zip(names, half)))
+    print("\nhalf-widths of the intervals (points): " + ", ".join(f"{n} {h:.2f}" for n, h in zip(names, half)))
 
 
 def part_null(args) -> None:

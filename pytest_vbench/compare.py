@@ -313,7 +313,7 @@ def pair(baseline: dict, current: dict) -> Paired:
         i, j = pi[p], di[d]
         arrays[0][i, j], arrays[1][i, j] = b[(d, p)]
         arrays[2][i, j], arrays[3][i, j] = c[(d, p)]
-    key = lambda k: (rank[k[0]], k[1])  # noqa: E731
+    key = lambda k: (rank[k[0]], k[1])
     only_b = sorted((k for k in b if k not in c or not c[k][1]), key=key)
     only_c = sorted((k for k in c if k not in b or not b[k][1]), key=key)
     return Paired(dims, prompts, *arrays, only_b, only_c)
@@ -584,8 +584,8 @@ def format_table(comparison: Comparison) -> list[str]:
             for n in comparison.names]
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
     fmt = "  ".join(f"{{:{'<' if i in (0, 7) else '>'}{w}}}" for i, w in enumerate(widths))
-    lines = [f"compared with baseline over {comparison.prompts_paired} paired prompts "
-             f"({comparison.resamples} bootstrap resamples, seed {comparison.seed})",
+    lines = [(f"compared with baseline over {comparison.prompts_paired} paired prompts "
+              f"({comparison.resamples} bootstrap resamples, seed {comparison.seed})"),
              fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     lines = [line.rstrip() for line in lines + [fmt.format(*r) for r in rows]]
     return lines + comparison.notes()
@@ -630,9 +630,9 @@ def markdown(comparison: Comparison) -> str:
     """The comparison as a Markdown block."""
     pct = f"{comparison.confidence * 100:g}% CI"
     out = ["### Compared with the baseline", "",
-           f"{comparison.prompts_paired} paired prompts, {comparison.resamples} bootstrap resamples; "
-           f"a name regresses when its drop is significant (Holm-adjusted one-sided p < {comparison.alpha:g}) "
-           f"and larger than its allowed drop.", "",
+           (f"{comparison.prompts_paired} paired prompts, {comparison.resamples} bootstrap resamples; "
+            f"a name regresses when its drop is significant (Holm-adjusted one-sided p < {comparison.alpha:g}) "
+            f"and larger than its allowed drop."), "",
            f"| name | baseline | current | delta | {pct} | p (adj.) | max drop | status |",
            "|---|---:|---:|---:|---:|---:|---:|---|"]
     for n in comparison.names:
@@ -651,8 +651,7 @@ def check_shards(shards: list[dict], names: list[str] | None = None) -> dict | N
     names = names or [f"shard {i + 1}" for i in range(len(shards))]
     problems = []
     for i in range(1, len(shards)):
-        for line in differences(shards[0], shards[i], names[0], names[i]):
-            problems.append(line)
+        problems += differences(shards[0], shards[i], names[0], names[i])
     if any(bool(s.get("missing_as_zero")) != bool(shards[0].get("missing_as_zero")) for s in shards):
         problems.append("missing-as-zero differs between shards")
     seen: dict[tuple[str, str], str] = {}
