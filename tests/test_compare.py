@@ -301,3 +301,17 @@ def test_report_block_is_strict_json_when_a_small_dimension_has_no_resample():
     json.dumps(c.to_json(), allow_nan=False)
     row = compare.NameComparison("x", 1.0, 1.0, 0.0, float("nan"), float("nan"), 1.0, 1.0)
     assert row.to_json()["low"] is None
+
+
+def test_html_without_matplotlib_is_a_usage_error(monkeypatch, tmp_path, capsys):
+    from pytest_vbench import plots
+    from pytest_vbench.cli import main
+
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(noisy(1)))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    with pytest.raises(ImportError, match=r"pytest-vbench\[plots\]"):
+        plots.require_matplotlib()
+    assert main(["gate", str(report), "--html", str(tmp_path / "r.html")]) == 2
+    assert "pip install 'pytest-vbench[plots]'" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
