@@ -436,6 +436,8 @@ def _fixed_point(columns, n: int):
     import numpy as np
 
     peak = np.abs(columns).max(axis=0)
+    half = columns.shape[1] // 2  # baseline columns, then the current run's: one quantum per pair, so
+    peak = np.tile(np.maximum(peak[:half], peak[half:]), 2)  # that swapping the runs keeps the units
     peak[peak == 0] = 1.0
     quantum = np.exp2(np.ceil(np.log2(peak * n)) - 52)
     return np.round(columns / quantum), quantum

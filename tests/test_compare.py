@@ -136,6 +136,25 @@ def test_fixed_point_totals_are_exact():
     assert np.array_equal(forward, backward)
 
 
+def test_sign_flip_p_value_equals_the_exact_enumeration():
+    """With 10 prompts all 1024 sign patterns can be enumerated: the Monte-Carlo p-value must agree."""
+    import itertools
+
+    rng = np.random.default_rng(2)
+    for trial in range(5):
+        eff = rng.normal(0.5, 0.1, 10)
+        b = {f"p{i}": list(eff[i] + rng.normal(0, 0.05, 5)) for i in range(10)}
+        shift = [0.0, 0.03, -0.03, 0.3, -0.2][trial]  # 0.3: the runs' sums lie in different binades
+        c = {f"p{i}": list(eff[i] + shift + rng.normal(0, 0.05, 5)) for i in range(10)}
+        base, cur = make_report({"aesthetic_quality": b}), make_report({"aesthetic_quality": c})
+        stats = compare.bootstrap(compare.pair(base, cur), resamples=20000, seed=trial)
+        diff = np.array([np.mean(c[p]) - np.mean(b[p]) for p in sorted(b)])
+        signs = np.array(list(itertools.product([1, -1], repeat=10)))
+        exact = np.mean(signs @ diff <= diff.sum() + 1e-12)
+        assert stats["aesthetic_quality"][5] == pytest.approx(exact, abs=0.01)
+        assert stats["aesthetic_quality"][6] == pytest.approx(np.mean(signs @ diff >= diff.sum() - 1e-12), abs=0.01)
+
+
 def test_holm_adjustment():
     adj = compare._holm({"a": 0.01, "b": 0.04, "c": 0.03})
     assert adj == {"a": pytest.approx(0.03), "c": pytest.approx(0.06), "b": pytest.approx(0.06)}
