@@ -63,7 +63,7 @@ def suite_layout(fraction: float = 1.0, seed: int = 0) -> tuple[list[str], list[
         rng = np.random.default_rng(seed)
         prompts = sorted(rng.choice(prompts, size=max(1, round(fraction * len(prompts))), replace=False).tolist())
     index = {p: i for i, p in enumerate(prompts)}
-    dims = list(DIMENSIONS)
+    dims = [d for d in DIMENSIONS if d in SHAPES]  # VBench's 16 (extra dimensions are not simulated)
     member = np.zeros((len(prompts), len(dims)), dtype=bool)
     for e in entries:
         if e["prompt_en"] in index:

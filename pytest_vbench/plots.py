@@ -14,7 +14,7 @@ import math
 import os
 from pathlib import Path
 
-from .dimensions import DIMENSIONS
+from .dimensions import DIMENSIONS, GROUPS
 
 STATUS_COLOURS = {"regressed": "#c0392b", "within tolerance": "#e67e22", "improved": "#27ae60",
                   "no significant change": "#7f8c8d"}
@@ -55,7 +55,7 @@ def radar(report: dict, baseline: dict | None = None) -> bytes:
     """PNG: the 16 dimensions' normalised scores (current, and baseline when given) on a radar."""
     import numpy as np
 
-    names = list(DIMENSIONS)
+    names = [n for n, d in DIMENSIONS.items() if d.group in GROUPS]  # VBench's 16 (no extra dimensions)
     angles = np.linspace(0, 2 * np.pi, len(names), endpoint=False)
     fig = _figure(7.5, 7.5)
     ax = fig.add_subplot(projection="polar")
