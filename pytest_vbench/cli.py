@@ -1,4 +1,4 @@
-"""The ``pytest-vbench`` command: ``list`` the dimensions and checkpoints, ``merge`` shard reports.
+"""The ``pytest-vbench`` command: ``list`` the dimensions and checkpoints, ``merge`` and ``gate`` reports.
 
 Subcommands register in :data:`COMMANDS` (name -> (help, add_arguments, run)); each ``run`` returns
 an exit status.
@@ -81,31 +81,116 @@ def run_download(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _add_gate_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("gate (the same rules as pytest's --vbench-* options)")
+    g.add_argument("--config", metavar="YAML", help="gate config: fail_under, baseline, max_drop, max_regression, "
+                   "confidence, resamples")
+    g.add_argument("--fail-under", metavar="NAME=PCT", action="append", default=[], help="threshold; repeatable")
+    g.add_argument("--baseline", metavar="JSON", help="baseline report (overrides the config's baseline)")
+    g.add_argument("--max-drop", metavar="[NAME=]POINTS", action="append", default=[],
+                   help="allowed drop against the baseline; repeatable")
+    g.add_argument("--max-regression", metavar="POINTS", help="allowed drop for every name (= --max-drop POINTS)")
+    g.add_argument("--confidence", metavar="LEVEL", help="confidence of the intervals (default 0.95)")
+    g.add_argument("--resamples", metavar="N", help="bootstrap resamples (default 100000)")
+    g.add_argument("--baseline-force", action="store_true", help="compare with a baseline that differs")
+    g.add_argument("--html", metavar="PATH", help="write the self-contained HTML report (plots extra)")
+
+
+def _gate_requested(args: argparse.Namespace) -> bool:
+    return bool(args.config or args.fail_under or args.baseline)
+
+
+def _gate(report: dict, args: argparse.Namespace, prog: str) -> tuple[int, dict | None]:
+    """Evaluate thresholds and the baseline on a report dict; print the lines; (exit status, verdict)."""
+    from . import compare, gate
+    from .compare import format_table
+
+    try:
+        thresholds, extra = gate.load_config(args.config) if args.config else ([], {})
+        thresholds += [gate.parse_threshold(spec, "--fail-under") for spec in args.fail_under]
+        settings = compare.Settings.build(extra, args.max_drop, args.max_regression, args.confidence,
+                                          args.resamples, args.baseline_force)
+        baseline_path = args.baseline or extra.get("baseline")
+        baseline = compare.load_report(baseline_path) if baseline_path else None
+        if args.html:
+            from .plots import require_matplotlib
+
+            require_matplotlib()
+        verdict, comparison = compare.verdict(report, thresholds, baseline, settings, baseline_path)
+    except (gate.GateError, ImportError) as exc:
+        print(f"pytest-vbench {prog}: {exc}", file=sys.stderr)
+        return 2, None
+    if comparison is not None:
+        report["comparison"] = comparison.to_json()
+        for line in format_table(comparison):
+            print(line)
+    report["verdict"] = verdict
+    if args.html:
+        from .plots import write_html
+
+        print(f"wrote {write_html(report, args.html, baseline, comparison)}")
+    for line in verdict["failures"]:
+        print(line)
+    if not verdict["failures"]:
+        print(f"vbench gate passed ({len(thresholds)} threshold(s){', baseline' if baseline else ''})")
+    return (0 if verdict["passed"] else 1), verdict
+
+
+def _add_gate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("report", help="a --vbench-json report")
+    _add_gate_options(p)
+
+
+def run_gate(args: argparse.Namespace) -> int:
+    """Gate a saved report: print the FAIL lines; exit 1 on failure, 2 on a usage error."""
+    from .compare import CompareError, load_report
+
+    try:
+        report = load_report(args.report, "report")
+    except CompareError as exc:
+        print(f"pytest-vbench gate: {exc}", file=sys.stderr)
+        return 2
+    report.pop("comparison", None)
+    report.pop("verdict", None)
+    return _gate(report, args, "gate")[0]
+
+
 def _add_merge(p: argparse.ArgumentParser) -> None:
     p.add_argument("reports", nargs="+", help="--vbench-json reports of shards of one run")
     p.add_argument("-o", "--output", required=True, help="merged JSON report")
     p.add_argument("--missing-as-zero", action="store_true", help="official missing-dimension rule")
+    _add_gate_options(p)
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    """Merge shard reports (same suite) into one report with recomputed scores."""
+    """Merge shard reports of one run (disjoint cases, same suite and implementations); gate it if asked."""
+    from .compare import CompareError, check_shards, load_report
     from .report import merge_reports, write_json
 
     try:
-        merged = merge_reports([json.loads(Path(p).read_text(encoding="utf-8")) for p in args.reports],
-                               missing_as_zero=args.missing_as_zero)
-    except (OSError, ValueError, KeyError) as exc:
+        shards = [load_report(p, "shard") for p in args.reports]
+        identity = check_shards(shards, args.reports)
+        merged = merge_reports(shards, missing_as_zero=args.missing_as_zero)
+    except (CompareError, ValueError, KeyError) as exc:
         print(f"pytest-vbench merge: {exc}", file=sys.stderr)
         return 2
+    if identity is not None:
+        merged["identity"] = identity
+    status = 0
+    if _gate_requested(args):
+        status, verdict = _gate(merged, args, "merge")
+        if verdict is None:
+            return status
     write_json(merged, args.output)
     print(f"wrote {args.output}")
-    return 0
+    return status
 
 
 COMMANDS = {
     "download": ("fetch the checkpoints of the selected dimensions into the cache", _add_download, run_download),
     "list": ("list dimensions, their checkpoints and the cache state", _add_list, run_list),
-    "merge": ("merge --vbench-json reports of several shards", _add_merge, run_merge),
+    "gate": ("evaluate thresholds and the baseline comparison on a saved --vbench-json report", _add_gate, run_gate),
+    "merge": ("merge --vbench-json reports of several shards (and gate the result)", _add_merge, run_merge),
     "static-filter": ("select static videos with RAFT like vbench's static_filter (JSON + filtered_videos/)",
                       lambda p: _static_filter().add_arguments(p), lambda a: _static_filter().run(a)),
 }
