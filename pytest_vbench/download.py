@@ -222,7 +222,7 @@ def _stream(url: str, part: Path, *, timeout: float, progress: bool, allow_http:
 
 def _content_range(value: str) -> tuple[int | None, int | None]:
     try:
-        unit, rest = value.split(" ", 1)
+        _unit, rest = value.split(" ", 1)
         span, total = rest.split("/", 1)
         return int(span.split("-", 1)[0]), (None if total.strip() == "*" else int(total))
     except ValueError:

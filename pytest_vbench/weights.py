@@ -446,14 +446,17 @@ def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Pa
               warn: Callable[[str], None] | None = None) -> str | None:
     """A usage-error text naming every missing, damaged or mismatching checkpoint of ``dims``; None when all are fine.
 
-    ``lock``: the lock file to verify against (default :func:`find_lock`); ``force``: hash every
-    file again; ``warn`` receives one line per file accepted without the official digest.
+    ``lock``: the lock file to verify against (default :func:`find_lock`), exported as
+    ``$VBENCH_CHECKPOINT_LOCK`` for the loaders; ``force``: hash every file again; ``warn`` receives
+    one line per file accepted without the official digest.
     """
     lock = lock if lock is not None else find_lock()
     try:
         entries = _load_lock(lock)
     except LockFileError as exc:
         return f"vbench: {exc}"
+    if lock is not None:  # the loaders of this process and of its xdist workers use the same lock file
+        os.environ[LOCK_ENV] = str(lock.resolve())
     lines = []
     for c in for_dimensions(dims):
         users = ", ".join(d for d in dims_needing(c) if d in dims)

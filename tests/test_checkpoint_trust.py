@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _official_digests_only(monkeypatch):
     """The suite-wide acceptance of seeded checkpoints is off here: digests are enforced."""
     monkeypatch.delenv(weights.UNOFFICIAL_ENV, raising=False)
-    monkeypatch.delenv(weights.LOCK_ENV, raising=False)
+    monkeypatch.setenv(weights.LOCK_ENV, "")  # empty: none; restored after the test (preflight exports one)
     monkeypatch.chdir(ROOT)  # no stray lock file in the cwd
 
 
@@ -289,7 +289,7 @@ def _cli(*args, cwd=None, env=None):
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
-def test_lock_records_and_runs_verify_against_it(tmp_path):
+def test_lock_records_and_runs_verify_against_it(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     ckpt = weights.by_path("amt_model/amt-s.pth")
     path = weights.location(ckpt, cache)
@@ -309,6 +309,10 @@ def test_lock_records_and_runs_verify_against_it(tmp_path):
     assert weights.check(ckpt, cache, lock=entries).state == "mismatch"
     text = weights.preflight(["motion_smoothness"], cache, lock=lock)
     assert text and "mismatch" in text and "the lock digest" in text
+    assert os.environ[weights.LOCK_ENV] == str(lock.resolve())  # exported for loaders and xdist workers
+    with pytest.raises(CheckpointError, match="the lock digest"):
+        resolve(ckpt.path, Runtime("cpu", cache))
+    monkeypatch.setenv(weights.LOCK_ENV, "")
     assert weights.preflight(["motion_smoothness"], cache) is None  # without the lock it is unpinned
 
 

@@ -387,7 +387,7 @@ def test_concurrent_downloads_fetch_once(server, tmp_path, monkeypatch):
     def worker():
         try:
             outcomes.append(ensure(ckpt, tmp_path, **quick(allow_http=True)))
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001 - pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -522,7 +522,12 @@ def test_bert_path_override(tmp_path, monkeypatch):
 
 
 def test_checkpoint_loading_errors(tmp_path):
-    from pytest_vbench.models.checkpoint import CheckpointError, check_keys, load_state_dict, resolve
+    from pytest_vbench.models.checkpoint import (
+        CheckpointError,
+        check_keys,
+        load_state_dict,
+        resolve,
+    )
     from pytest_vbench.runtime import Runtime
 
     rt = Runtime("cpu", tmp_path)
