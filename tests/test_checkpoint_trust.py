@@ -191,6 +191,16 @@ def test_reader_refuses_globals_and_inconsistent_storages(tmp_path):
             dst.writestr(info, data[:-4] if info.filename.endswith("/data/0") else data)
     with pytest.raises(CheckpointError, match="storage .*/data/0 holds .* bytes"):
         read_archive_tensors(short)
+    with zipfile.ZipFile(good) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith("/data/0"))
+    raw = bytearray(good.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + int.from_bytes(
+        raw[info.header_offset + 28:info.header_offset + 30], "little")
+    raw[start + 5] ^= 0xFF  # bit rot inside a tensor
+    rotten = tmp_path / "rotten.pt"
+    rotten.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="data/0 is truncated or damaged \\(CRC\\)"):
+        read_archive_tensors(rotten)
 
 
 # -- ViCLIP and UMT go through checkpoint.resolve -------------------------------------------------

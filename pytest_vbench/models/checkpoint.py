@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -105,6 +106,25 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self.classes: dict[str, type] = {}
         self.storages: dict[str, Any] = {}
 
+    def _read_stored(self, info: zipfile.ZipInfo, nbytes: int) -> bytearray:
+        """A stored (uncompressed) member read straight into new memory, its CRC checked."""
+        raw = self.zf.fp
+        if raw is None:
+            raise pickle.UnpicklingError("archive closed")
+        raw.seek(info.header_offset)
+        header = raw.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise pickle.UnpicklingError(f"bad local header for {info.filename}")
+        raw.seek(info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+                 + int.from_bytes(header[28:30], "little"))
+        buf = bytearray(nbytes)
+        view, got = memoryview(buf), 0
+        while got < nbytes and (n := raw.readinto(view[got:])):
+            got += n
+        if got != nbytes or zlib.crc32(buf) != info.CRC:
+            raise pickle.UnpicklingError(f"storage {info.filename} is truncated or damaged (CRC)")
+        return buf
+
     def find_class(self, module: str, name: str) -> Any:
         if module == "__torch__" or module.startswith("__torch__."):
             qual = f"{module}.{name}"
@@ -138,7 +158,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 raise pickle.UnpicklingError(f"storage {name} holds {info.file_size} bytes "
                                              f"({'compressed' if info.compress_type else 'stored'}), "
                                              f"its record says {nbytes}")
-            buf = bytearray(self.zf.read(name))
+            buf = self._read_stored(info, nbytes)
             self.storages[key] = torch.frombuffer(buf, dtype=torch.uint8).untyped_storage() if buf else \
                 torch.UntypedStorage(0)
         return (self.storages[key], dtype)
