@@ -61,6 +61,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("vbench_cache_dir", "checkpoint cache directory", default="")
     parser.addini("vbench_config", "YAML gate config (relative to the rootdir)", default="")
     parser.addini("vbench_missing_as_zero", "count missing dimensions as raw 0", type="bool", default=False)
+    _add_vqa_options(g, parser)
+
+
+def _add_vqa_options(group, parser: pytest.Parser) -> None:
+    """Options of the vqa_score dimension (model, templates, frames)."""
+    group.addoption("--vbench-vqa-model", metavar="NAME", default=None,
+                    help="vqa_score: model folder under <cache>/vqa_model/ (default qwen2.5-vl-7b)")
+    parser.addini("vbench_vqa_model", "vqa_score: model folder under <cache>/vqa_model/", default="")
+    parser.addini("vbench_vqa_question", "vqa_score: question template with {} for the prompt", default="")
+    parser.addini("vbench_vqa_answer", "vqa_score: answer whose first token's probability is the score", default="")
+    parser.addini("vbench_vqa_fps", "vqa_score: frames sampled per second (default 8)", default="")
+    parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
+
+
+def _vqa_options(config: pytest.Config) -> dict:
+    """The vqa_score options as plain JSON (a usage error when invalid)."""
+    from .models.vqa import VQAOptions
+
+    ini = config.getini
+    try:
+        return VQAOptions.parse(config.getoption("vbench_vqa_model") or ini("vbench_vqa_model"),
+                                ini("vbench_vqa_question"), ini("vbench_vqa_answer"), ini("vbench_vqa_fps"),
+                                ini("vbench_vqa_frames")).to_json()
+    except ValueError as exc:
+        raise pytest.UsageError(f"vqa_score: {exc}") from None
 
 
 def _active(config: pytest.Config) -> bool:
@@ -135,6 +160,7 @@ class VBenchSession:
         cache = opt("vbench_cache_dir") or config.getini("vbench_cache_dir")
         self.cache_dir = Path(os.path.expandvars(os.path.expanduser(cache))) if cache else default_cache_dir()
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
+        self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
         self._runtime = None
         self.results = None
         self.report = None
@@ -162,8 +188,8 @@ class VBenchSession:
             if text:
                 dims = dimensions.parse_list(text)
             else:
-                dims = [d for d in dimensions.implemented()
-                        if (d.custom_mode if in_suite is None else d.name in in_suite)]
+                dims = [d for d in dimensions.implemented() if d.group in dimensions.GROUPS  # extra: opt-in
+                        and (d.custom_mode if in_suite is None else d.name in in_suite)]
         except dimensions.UnknownDimension as exc:
             raise pytest.UsageError(f"--vbench-dims: {exc}; known: {', '.join(dimensions.DIMENSIONS)}") from None
         if self.mode == "custom":
@@ -190,7 +216,7 @@ class VBenchSession:
             from .runtime import Runtime, resolve_device
 
             device = resolve_device(self.device_spec, worker_id)
-            self._runtime = Runtime(device, self.cache_dir)
+            self._runtime = Runtime(device, self.cache_dir, self.options)
         return self._runtime
 
 
@@ -227,6 +253,12 @@ def _preflight(session: VBenchSession) -> None:
                                  lock=weights.find_lock(session.config.rootpath))
     if problems:
         raise pytest.UsageError(problems)
+    if "vqa" in session.options:
+        from .models.vqa import VQAOptions, preflight
+
+        problem = preflight(VQAOptions(**session.options["vqa"]), session.cache_dir)
+        if problem:
+            raise pytest.UsageError(problem)
 
 
 _KEY = pytest.StashKey["VBenchSession"]()

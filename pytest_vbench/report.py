@@ -185,7 +185,7 @@ def official_results(report: dict) -> dict:
     """``{dimension: [score, [record, ...]]}`` as ``<name>_eval_results.json`` of vbench 0.1.5."""
     out = {}
     for name, d in report["dimensions"].items():
-        if d["raw"] is None:
+        if d["raw"] is None or d.get("group") not in GROUPS:  # extra dimensions are not VBench's
             continue
         records = [{"video_path": r["path"], **r["record"]} for r in d["results"] if r["record"] is not None]
         out[name] = [d["raw"], records]
@@ -245,6 +245,14 @@ def group_lines(report: dict) -> list[tuple[str, str]]:
     return out
 
 
+EXTRA_NOTE = "Extra     {} (beyond VBench 1.0): reported only, not part of Quality, Semantic or Total"
+
+
+def extra_dimensions(report: dict) -> list[str]:
+    """Selected dimensions outside the official groups (e.g. vqa_score)."""
+    return [n for n, d in report["dimensions"].items() if d.get("group") not in GROUPS]
+
+
 def format_table(report: dict) -> list[str]:
     """The terminal summary as lines."""
     rows = table_rows(report)
@@ -254,6 +262,8 @@ def format_table(report: dict) -> list[str]:
     lines += [fmt.format(*r) for r in rows]
     lines.append("")
     lines += [f"{label:<9} {value}" for label, value in group_lines(report)]
+    if extra_dimensions(report):
+        lines.append(EXTRA_NOTE.format(", ".join(extra_dimensions(report))))
     if report["dimensions_not_implemented"]:
         lines.append(f"not implemented in this version: {', '.join(report['dimensions_not_implemented'])}")
     return lines
@@ -271,6 +281,9 @@ def markdown(report: dict, verdict: dict | None = None) -> str:
     out += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
     out.append("")
     out += [f"- **{label}**: {value}" for label, value in group_lines(report)]
+    if extra_dimensions(report):
+        out.append(f"- **Extra**: {', '.join(extra_dimensions(report))} (beyond VBench 1.0): reported only, "
+                   f"not part of Quality, Semantic or Total")
     suite = report["suite"]
     out += ["", f"Suite: `{suite['source']}` (sha256 `{suite['sha256'][:12]}…`, {suite['mode']} mode)"]
     return "\n".join(out) + "\n"

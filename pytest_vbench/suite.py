@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .dimensions import DIMENSIONS, Dimension
+from .dimensions import DIMENSIONS, EXTRA, Dimension
 
 #: suffixes the official loader reads (case-sensitive there; we look them up in this order)
 VIDEO_SUFFIXES = (".mp4", ".gif", ".png")
@@ -133,8 +133,12 @@ def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, sample
     for dim in dims:
         seen: set[str] = set()
         for order, entry in enumerate(suite.entries):
+            where = dim
             if dim.name not in entry["dimension"]:
-                continue
+                if dim.group != EXTRA or not entry["dimension"]:
+                    continue
+                # an extra dimension (vqa_score) scores every prompt, found where its first dimension's are
+                where = DIMENSIONS.get(entry["dimension"][0], dim)
             prompt = entry["prompt_en"]
             if prompt in seen:  # a prompt listed twice for one dimension is scored once
                 continue
@@ -143,7 +147,7 @@ def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, sample
             case = Case(dim.name, prompt, order, aux)
             for i in range(samples):
                 stem = f"{prompt}-{i}"
-                path = find_video(videos_dir, dim, stem)
+                path = find_video(videos_dir, where, stem)
                 if path is None:
                     case.missing.append(f"{stem}{VIDEO_SUFFIXES[0]}")
                 else:

@@ -15,7 +15,8 @@ def test_list_json_reports_dimensions_and_cache_state(tmp_path, capsys):
     assert main(["list", "--json", "--cache-dir", str(tmp_path)]) == 0
     data = json.loads(capsys.readouterr().out)
     dims = {d["name"]: d for d in data["dimensions"]}
-    assert len(dims) == 16 and dims["temporal_flickering"]["implemented"] is True
+    assert len([d for d in dims.values() if d["group"] != "extra"]) == 16
+    assert dims["temporal_flickering"]["implemented"] is True and dims["vqa_score"]["group"] == "extra"
     assert dims["temporal_flickering"]["checkpoints"] == []
     assert dims["color"]["custom_mode"] is False
     assert "grit_model/grit_b_densecap_objectdet.pth" in dims["object_class"]["checkpoints"]

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 QUALITY = "quality"
 SEMANTIC = "semantic"
+#: dimensions beyond VBench 1.0 (vqa_score): reported on their own, never in Quality, Semantic or Total
+EXTRA = "extra"
 
 #: aggregation units: what one per-video statistic counts
 PAIR, FRAME, VIDEO = "pair", "frame", "video"
@@ -85,9 +87,12 @@ DIMENSIONS: dict[str, Dimension] = {
         _D("appearance_style", SEMANTIC, 0.0009, 0.2855, 1, FRAME, "appearance_style", "decord", ("clip_b32",), needs_aux=True),
         _D("temporal_style", SEMANTIC, 0.0, 0.364, 1, VIDEO, "temporal_style", "decord", ("viclip",)),
         _D("overall_consistency", SEMANTIC, 0.0, 0.364, 1, VIDEO, "overall_consistency", "decord", ("viclip",)),
+        # beyond VBench 1.0 (group EXTRA: min/max/weight only make "normalised" equal the raw score)
+        _D("vqa_score", EXTRA, 0.0, 1.0, 1, VIDEO, "vqa_score", "qwen-vl-utils", ("vqa",)),
     )
 }
 
+#: the official groups: the only ones Quality / Semantic / Total are computed from
 GROUPS = (QUALITY, SEMANTIC)
 
 

@@ -22,6 +22,7 @@ LOADERS: dict[str, str] = {
     "viclip": "viclip:load",
     "umt": "umt:load",
     "grit": "grit.predictor:load",
+    "vqa": "vqa:load",
 }
 
 

@@ -1,0 +1,186 @@
+"""VQAScore models: which video-language models score ``vqa_score``, their options and their loading.
+
+A model lives in the cache as a Hugging Face snapshot folder ``<cache>/vqa_model/<name>/``
+(``config.json``, weights in safetensors, tokenizer files, ``preprocessor_config.json``,
+``chat_template.json``, ``generation_config.json``) and is loaded with ``local_files_only``: nothing
+is fetched at run time. ``<name>`` is t2v_metrics' model name (``qwen2.5-vl-7b``); any other folder
+name works too (its ``config.json`` says which backend reads it). Importing this module does not
+import torch (the plugin reads the options through it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+#: t2v_metrics 3.0's defaults for Qwen2.5-VL (``qwen2vl_model.py``)
+DEFAULT_QUESTION = 'Does this image show "{}"?'
+DEFAULT_ANSWER = "Yes"
+DEFAULT_FPS = 8.0
+DEFAULT_MODEL = "qwen2.5-vl-7b"
+
+
+@dataclass(frozen=True)
+class VQAModel:
+    """One known model: t2v_metrics name, hub repository, backend, bf16 weight memory."""
+
+    name: str
+    repo: str
+    backend: str  # config.json model_type
+    params_b: float  # parameters (billions), as the model page lists them
+    t2v_parity: bool  # our per-video P(Yes) checked against t2v_metrics' own code
+
+    @property
+    def weights_gb(self) -> float:
+        """GPU memory for the bf16 weights alone (2 bytes a parameter); activations come on top."""
+        return round(self.params_b * 2 * 1e9 / 2 ** 30, 1)
+
+
+MODELS: dict[str, VQAModel] = {m.name: m for m in (
+    VQAModel("qwen2.5-vl-3b", "Qwen/Qwen2.5-VL-3B-Instruct", "qwen2_5_vl", 3.75, True),
+    VQAModel("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct", "qwen2_5_vl", 8.29, True),
+    VQAModel("qwen2.5-vl-32b", "Qwen/Qwen2.5-VL-32B-Instruct", "qwen2_5_vl", 33.5, True),
+    VQAModel("qwen2.5-vl-72b", "Qwen/Qwen2.5-VL-72B-Instruct", "qwen2_5_vl", 73.4, True),
+)}
+
+#: config.json model_type -> backend module (relative to this package)
+BACKENDS = {"qwen2_5_vl": "qwen"}
+
+
+@dataclass(frozen=True)
+class VQAOptions:
+    """What ``vqa_score`` asks: which model, the question/answer templates, frame sampling."""
+
+    model: str = DEFAULT_MODEL
+    question: str = DEFAULT_QUESTION
+    answer: str = DEFAULT_ANSWER
+    fps: float | None = DEFAULT_FPS
+    frames: int | None = None  # a frame count instead of fps
+
+    def to_json(self) -> dict:
+        """Plain JSON form (travels to xdist workers through the runtime options)."""
+        return asdict(self)
+
+    @classmethod
+    def parse(cls, model: str | None = None, question: str | None = None, answer: str | None = None,
+              fps: str | float | None = None, frames: str | int | None = None) -> VQAOptions:
+        """Validated options from option/ini text; raises ValueError with the reason."""
+        q = question or DEFAULT_QUESTION
+        if q.count("{}") != 1:
+            raise ValueError(f"the VQA question template must contain {{}} once (where the prompt goes), got {q!r}")
+        a = answer or DEFAULT_ANSWER
+        if "{}" in a and a.count("{}") != 1:
+            raise ValueError(f"the VQA answer template may contain {{}} at most once, got {a!r}")
+        n = None
+        if frames not in (None, ""):
+            n = int(frames)
+            if n < 2:
+                raise ValueError(f"the VQA frame count must be at least 2, got {frames!r}")
+        f: float | None = None if n is not None else DEFAULT_FPS
+        if fps not in (None, ""):
+            if n is not None:
+                raise ValueError("give either a VQA frame rate or a frame count, not both")
+            f = float(fps)
+            if not f > 0:
+                raise ValueError(f"the VQA frame rate must be positive, got {fps!r}")
+        name = (model or DEFAULT_MODEL).strip()
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"the VQA model is a folder name under <cache>/vqa_model/, got {model!r} "
+                             f"(known: {', '.join(MODELS)})")
+        return cls(name, q, a, f, n)
+
+
+def snapshot_dir(cache_dir: Path, name: str) -> Path:
+    """Where the snapshot of model ``name`` lives."""
+    return Path(cache_dir) / "vqa_model" / name
+
+
+def download_hint(name: str, cache_dir: Path) -> str:
+    """The command that puts model ``name`` where we read it."""
+    model = MODELS.get(name)
+    repo = model.repo if model else "<hub repository>"
+    return f"huggingface-cli download {repo} --local-dir {snapshot_dir(cache_dir, name)}"
+
+
+_NEEDED = ("config.json", "generation_config.json", "preprocessor_config.json", "chat_template.json",
+           "tokenizer_config.json", "tokenizer.json")
+
+
+def missing_files(folder: Path) -> list[str]:
+    """Files of a snapshot that are absent (weights: the single file or every shard of the index)."""
+    missing = [n for n in _NEEDED if not (folder / n).is_file()]
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        except (ValueError, KeyError) as exc:
+            return missing + [f"model.safetensors.index.json (unreadable: {exc})"]
+        missing += [s for s in shards if not (folder / s).is_file()]
+    elif not (folder / "model.safetensors").is_file():
+        missing.append("model.safetensors (or model.safetensors.index.json and its shards)")
+    return missing
+
+
+def preflight(options: VQAOptions, cache_dir: Path) -> str | None:
+    """A usage-error text when the selected model's snapshot is missing or incomplete; None when fine."""
+    folder = snapshot_dir(cache_dir, options.model)
+    if not folder.is_dir():
+        problem = f"the snapshot folder {folder} does not exist"
+    else:
+        missing = missing_files(folder)
+        if not missing:
+            try:
+                kind = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+            except ValueError as exc:
+                return f"vbench: vqa_score: {folder / 'config.json'} is not valid JSON ({exc})"
+            if kind not in BACKENDS:
+                return (f"vbench: vqa_score: {folder} holds a {kind!r} model; this version scores "
+                        f"{', '.join(BACKENDS)} (models: {', '.join(MODELS)})")
+            return None
+        problem = f"{folder} lacks {', '.join(missing)}"
+    return (f"vbench: vqa_score needs the model {options.model!r} in the cache: {problem}.\n"
+            f"Fetch it with:  {download_hint(options.model, cache_dir)}\n"
+            f"(or choose another with --vbench-vqa-model / ini vbench_vqa_model; known: {', '.join(MODELS)})")
+
+
+class VQAScorer:
+    """A loaded backend plus the options it scores with."""
+
+    def __init__(self, backend, options: VQAOptions, folder: Path):
+        self.backend = backend
+        self.options = options
+        self.folder = folder
+
+    def frames(self, path: Path):
+        """The frames the backend sees for ``path`` (decoded and sampled as t2v_metrics does)."""
+        return self.backend_module.sample_frames(path, fps=self.options.fps, nframes=self.options.frames)
+
+    @property
+    def backend_module(self):
+        """The module implementing this backend."""
+        import importlib
+
+        return importlib.import_module(type(self.backend).__module__)
+
+    def score(self, frames, prompt: str) -> float:
+        """P(answer) for one video's frames and one prompt."""
+        return self.backend.p_answer(frames, self.options.question.format(prompt),
+                                     self.options.answer.format(prompt))
+
+
+def load(runtime) -> VQAScorer:
+    """Load the model named in ``runtime.options["vqa"]`` from the cache onto ``runtime.device``."""
+    import importlib
+
+    import torch
+
+    options = VQAOptions(**runtime.options.get("vqa", {}))
+    folder = snapshot_dir(runtime.cache_dir, options.model)
+    problem = preflight(options, runtime.cache_dir)
+    if problem:
+        raise FileNotFoundError(problem)
+    kind = json.loads((folder / "config.json").read_text(encoding="utf-8"))["model_type"]
+    module = importlib.import_module(f"{__name__}.{BACKENDS[kind]}")
+    dtype = torch.float32 if str(runtime.device).startswith("cpu") else torch.bfloat16
+    return VQAScorer(module.load(folder, runtime.device, dtype), options, folder)
