@@ -63,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vbench-markdown", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
     g.addoption("--vbench-device", metavar="DEV", default=None,
                 help="auto (default: worker index modulo visible GPUs, else cpu), cpu, cuda, cuda:N, npu, ...")
+    g.addoption("--vbench-verify-checkpoints", action="store_true", default=False,  # checkpoints (issue 13)
+                help="hash every checkpoint again (normally once per file state, remembered in the cache)")
     g.addoption("--vbench-cache-dir", metavar="DIR", help="checkpoint cache (default $VBENCH_CACHE_DIR or "
                 "~/.cache/vbench)")
     parser.addini("vbench_fail_under", "thresholds NAME=PCT, one per line", type="linelist", default=[])
@@ -279,7 +281,9 @@ def _preflight(session: VBenchSession) -> None:
         from . import weights
     except ImportError:  # pragma: no cover - weights ships with the package
         return
-    problems = weights.preflight([d.name for d in session.dims], session.cache_dir)
+    problems = weights.preflight([d.name for d in session.dims], session.cache_dir,  # lock: issue 13
+                                 force=session.config.getoption("vbench_verify_checkpoints"),
+                                 lock=weights.find_lock(session.config.rootpath))
     if problems:
         raise pytest.UsageError(problems)
     if "vqa" in session.options:
