@@ -1,4 +1,4 @@
-"""The ``pytest-vbench`` command: ``list`` the dimensions and checkpoints, ``merge`` shard reports.
+"""The ``pytest-vbench`` command: ``list`` the dimensions and checkpoints, ``merge`` and ``gate`` reports.
 
 Subcommands register in :data:`COMMANDS` (name -> (help, add_arguments, run)); each ``run`` returns
 an exit status.
@@ -27,7 +27,10 @@ def _cache_dir(arg: str | None) -> Path:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print every dimension (group, implemented, checkpoints) and every checkpoint's state."""
+    """Print every dimension and, per checkpoint file: state, pinned (lock/published) or unpinned, verified, size.
+
+    Digests are computed once per file state and remembered in the cache manifest (see weights.check).
+    """
     from . import weights
     from .dimensions import DIMENSIONS
 
@@ -37,23 +40,32 @@ def run_list(args: argparse.Namespace) -> int:
         ckpts = [c.path for c in weights.for_dimensions([d.name])]
         dims.append({"name": d.name, "group": d.group, "implemented": d.implemented, "unit": d.unit,
                      "folder": d.folder, "custom_mode": d.custom_mode, "checkpoints": ckpts})
+    try:
+        lock_path = weights.find_lock()
+        lock = weights.read_lock(lock_path) if lock_path else {}
+    except weights.LockFileError as exc:
+        print(f"pytest-vbench list: {exc}", file=sys.stderr)
+        return 2
     files: list[dict[str, Any]] = []
     for c in weights.CHECKPOINTS:
-        p = weights.location(c, cache)
-        state = weights.state(c, cache)
-        files.append({"path": str(p.relative_to(cache)) if p.is_relative_to(cache) else str(p), "state": state, "size": p.stat().st_size if p.is_file() else None,
-                      "dimensions": weights.dims_needing(c)})
+        st = weights.check(c, cache, lock=lock)
+        p = st.path
+        files.append({"path": c.path, "location": str(p), "state": st.state, "size": st.size,
+                      "pinned": st.source or "unpinned", "verified": st.state == "verified",
+                      "detail": st.detail, "dimensions": weights.dims_needing(c)})
     if args.json:
-        print(json.dumps({"cache_dir": str(cache), "dimensions": dims, "checkpoints": files}, indent=2))
+        print(json.dumps({"cache_dir": str(cache), "lock_file": str(lock_path) if lock_path else None,
+                          "dimensions": dims, "checkpoints": files}, indent=2))
         return 0
     print(f"{'dimension':<24}{'group':<10}{'implemented':<13}{'custom':<8}checkpoints")
     for row in dims:
         print(f"{row['name']:<24}{row['group']:<10}{'yes' if row['implemented'] else 'no':<13}"
               f"{'yes' if row['custom_mode'] else 'no':<8}{', '.join(row['checkpoints']) or '-'}")
-    print(f"\ncheckpoints in {cache}:")
+    print(f"\ncheckpoints in {cache}" + (f" (lock file {lock_path})" if lock_path else "") + ":")
+    print(f"  {'state':<10} {'digest':<12} {'verified':<9} {'size':>10}  path")
     for f in files:
         size = "" if f["size"] is None else f"{f['size'] / 1e6:,.1f} MB"
-        print(f"  {f['state']:<8} {f['path']:<56} {size:>12}")
+        print(f"  {f['state']:<10} {f['pinned']:<12} {'yes' if f['verified'] else 'no':<9} {size:>10}  {f['path']}")
     return 0
 
 
@@ -61,11 +73,16 @@ def _add_download(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dims", help="comma-separated dimensions (default: every dimension)")
     p.add_argument("--cache-dir", help="checkpoint cache (default $VBENCH_CACHE_DIR or ~/.cache/vbench)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--allow-http", action="store_true",
+                   help="accept plain-http URLs (a mirror on your own network via HF_ENDPOINT); never a "
+                        "redirect from https to http")
+    p.add_argument("--verify", action="store_true", help="hash files already present again (normally once per "
+                                                         "file state)")
 
 
 def run_download(args: argparse.Namespace) -> int:
-    """Fetch the checkpoints the selected dimensions need; exit 1 if any failed."""
-    from . import download
+    """Fetch the checkpoints the selected dimensions need; one line per file; exit 1 if any failed."""
+    from . import download, weights
     from .dimensions import DIMENSIONS, UnknownDimension, parse_list
 
     try:
@@ -74,39 +91,197 @@ def run_download(args: argparse.Namespace) -> int:
         print(f"pytest-vbench download: {exc}", file=sys.stderr)
         return 2
     cache = _cache_dir(args.cache_dir)
-    outcomes = download.download(dims, cache, progress=not args.quiet)
+    try:
+        outcomes = download.download(dims, cache, progress=not args.quiet, allow_http=args.allow_http,
+                                     lock=weights.find_lock(), verify_hash=args.verify)
+    except (weights.LockFileError, download.DownloadError) as exc:
+        print(f"pytest-vbench download: {exc}", file=sys.stderr)
+        return 2
     for path, outcome in outcomes:
-        print(f"{outcome:<11} {path}" if not outcome.startswith("FAILED") else f"{path}: {outcome}")
+        print(f"{outcome:<11} {path}" if not outcome.startswith("FAILED") else f"FAILED     {path}: {outcome[8:]}")
     failed = [p for p, o in outcomes if o.startswith("FAILED")]
-    print(f"cache {cache}: {len(outcomes) - len(failed)} ok, {len(failed)} failed")
+    print(f"cache {cache}: {len(outcomes) - len(failed)} ok, {len(failed)} failed"
+          + (f" ({', '.join(failed)})" if failed else ""))
     return 1 if failed else 0
+
+
+def _add_gate_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("gate (the same rules as pytest's --vbench-* options)")
+    g.add_argument("--config", metavar="YAML", help="gate config: fail_under, baseline, max_drop, max_regression, "
+                   "confidence, resamples")
+    g.add_argument("--fail-under", metavar="NAME=PCT", action="append", default=[], help="threshold; repeatable")
+    g.add_argument("--baseline", metavar="JSON", help="baseline report (overrides the config's baseline)")
+    g.add_argument("--max-drop", metavar="[NAME=]POINTS", action="append", default=[],
+                   help="allowed drop against the baseline; repeatable")
+    g.add_argument("--max-regression", metavar="POINTS", help="allowed drop for every name (= --max-drop POINTS)")
+    g.add_argument("--confidence", metavar="LEVEL", help="confidence of the intervals (default 0.95)")
+    g.add_argument("--resamples", metavar="N", help="bootstrap resamples (default 100000)")
+    g.add_argument("--baseline-force", action="store_true", help="compare with a baseline that differs")
+    g.add_argument("--html", metavar="PATH", help="write the self-contained HTML report (plots extra)")
+
+
+def _gate_requested(args: argparse.Namespace) -> bool:
+    return bool(args.config or args.fail_under or args.baseline)
+
+
+def _gate(report: dict, args: argparse.Namespace, prog: str) -> tuple[int, dict | None]:
+    """Evaluate thresholds and the baseline on a report dict; print the lines; (exit status, verdict)."""
+    from . import compare, gate
+    from .compare import format_table
+
+    try:
+        thresholds, extra = gate.load_config(args.config) if args.config else ([], {})
+        thresholds += [gate.parse_threshold(spec, "--fail-under") for spec in args.fail_under]
+        settings = compare.Settings.build(extra, args.max_drop, args.max_regression, args.confidence,
+                                          args.resamples, args.baseline_force)
+        baseline_path = args.baseline or extra.get("baseline")
+        baseline = compare.load_report(baseline_path) if baseline_path else None
+        if args.html:
+            from .plots import require_matplotlib
+
+            require_matplotlib()
+        verdict, comparison = compare.verdict(report, thresholds, baseline, settings, baseline_path)
+    except (gate.GateError, ImportError) as exc:
+        print(f"pytest-vbench {prog}: {exc}", file=sys.stderr)
+        return 2, None
+    if comparison is not None:
+        report["comparison"] = comparison.to_json()
+        for line in format_table(comparison):
+            print(line)
+    report["verdict"] = verdict
+    if args.html:
+        from .plots import write_html
+
+        print(f"wrote {write_html(report, args.html, baseline, comparison)}")
+    for line in verdict["failures"]:
+        print(line)
+    if not verdict["failures"]:
+        print(f"vbench gate passed ({len(thresholds)} threshold(s){', baseline' if baseline else ''})")
+    return (0 if verdict["passed"] else 1), verdict
+
+
+def _add_gate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("report", help="a --vbench-json report")
+    _add_gate_options(p)
+
+
+def run_gate(args: argparse.Namespace) -> int:
+    """Gate a saved report: print the FAIL lines; exit 1 on failure, 2 on a usage error."""
+    from .compare import CompareError, load_report
+
+    try:
+        report = load_report(args.report, "report")
+    except CompareError as exc:
+        print(f"pytest-vbench gate: {exc}", file=sys.stderr)
+        return 2
+    report.pop("comparison", None)
+    report.pop("verdict", None)
+    return _gate(report, args, "gate")[0]
+
+
+def _add_lock(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", help="checkpoint cache (default $VBENCH_CACHE_DIR or ~/.cache/vbench)")
+    p.add_argument("--dims", help="comma-separated dimensions (default: every file present in the cache)")
+    p.add_argument("--output", "-o", default=None,
+                   help="lock file to write (default $VBENCH_CHECKPOINT_LOCK or ./vbench-checkpoints.lock)")
+    p.add_argument("--accept-unofficial", action="store_true",
+                   help="record files whose sha256 differs from the published one (your own fine-tunes)")
+
+
+def run_lock(args: argparse.Namespace) -> int:
+    """Record size + sha256 of the cache's checkpoint files in a lock file that runs then verify against."""
+    import os
+
+    from . import weights
+    from .dimensions import UnknownDimension, parse_list
+
+    cache = _cache_dir(args.cache_dir)
+    try:
+        rows = weights.for_dimensions([d.name for d in parse_list(args.dims)]) if args.dims else \
+            list(weights.CHECKPOINTS)
+    except UnknownDimension as exc:
+        print(f"pytest-vbench lock: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.output or os.environ.get(weights.LOCK_ENV) or weights.LOCK_FILE)
+    try:
+        entries = weights.read_lock(out) if out.is_file() else {}
+    except weights.LockFileError as exc:
+        print(f"pytest-vbench lock: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for c in rows:
+        path = weights.location(c, cache)
+        if not path.is_file():
+            if args.dims:
+                print(f"pytest-vbench lock: {path} is missing", file=sys.stderr)
+                failed += 1
+            continue
+        try:
+            weights.sniff(path)
+        except weights.CorruptCheckpoint as exc:
+            print(f"pytest-vbench lock: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        digest, _ = weights.file_digest(c, cache, force=True)
+        official = c.sha256 or None
+        differs = (official is not None and digest != official) or \
+            (c.sha256_prefix is not None and not digest.startswith(c.sha256_prefix))
+        if differs and not args.accept_unofficial:
+            print(f"pytest-vbench lock: {path} has sha256 {digest}, which differs from the published sha256 "
+                  f"{official or c.sha256_prefix + '...'}: not recorded (--accept-unofficial records it)",
+                  file=sys.stderr)
+            failed += 1
+            continue
+        entries[c.path] = weights.LockEntry(path.stat().st_size, digest, unofficial=differs)
+        kind = "unofficial" if differs else "published" if official else "unpinned"
+        print(f"{kind:<10} {digest[:16]}  {path.stat().st_size:>14,}  {c.path}")
+    if failed:
+        print(f"pytest-vbench lock: {failed} file(s) not recorded; {out} left unchanged", file=sys.stderr)
+        return 1
+    weights.write_lock(out, entries)
+    print(f"wrote {out} ({len(entries)} files): commit it; runs started next to it (or with "
+          f"${weights.LOCK_ENV}) verify every file against it")
+    return 0
 
 
 def _add_merge(p: argparse.ArgumentParser) -> None:
     p.add_argument("reports", nargs="+", help="--vbench-json reports of shards of one run")
     p.add_argument("-o", "--output", required=True, help="merged JSON report")
     p.add_argument("--missing-as-zero", action="store_true", help="official missing-dimension rule")
+    _add_gate_options(p)
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    """Merge shard reports (same suite) into one report with recomputed scores."""
+    """Merge shard reports of one run (disjoint cases, same suite and implementations); gate it if asked."""
+    from .compare import CompareError, check_shards, load_report
     from .report import merge_reports, write_json
 
     try:
-        merged = merge_reports([json.loads(Path(p).read_text(encoding="utf-8")) for p in args.reports],
-                               missing_as_zero=args.missing_as_zero)
-    except (OSError, ValueError, KeyError) as exc:
+        shards = [load_report(p, "shard") for p in args.reports]
+        identity = check_shards(shards, args.reports)
+        merged = merge_reports(shards, missing_as_zero=args.missing_as_zero)
+    except (CompareError, ValueError, KeyError) as exc:
         print(f"pytest-vbench merge: {exc}", file=sys.stderr)
         return 2
+    if identity is not None:
+        merged["identity"] = identity
+    status = 0
+    if _gate_requested(args):
+        status, verdict = _gate(merged, args, "merge")
+        if verdict is None:
+            return status
     write_json(merged, args.output)
     print(f"wrote {args.output}")
-    return 0
+    return status
 
 
 COMMANDS = {
     "download": ("fetch the checkpoints of the selected dimensions into the cache", _add_download, run_download),
     "list": ("list dimensions, their checkpoints and the cache state", _add_list, run_list),
-    "merge": ("merge --vbench-json reports of several shards", _add_merge, run_merge),
+    "gate": ("evaluate thresholds and the baseline comparison on a saved --vbench-json report", _add_gate, run_gate),
+    "lock": ("record size + sha256 of the cached checkpoints in a lock file that runs verify against",
+             _add_lock, run_lock),
+    "merge": ("merge --vbench-json reports of several shards (and gate the result)", _add_merge, run_merge),
     "static-filter": ("select static videos with RAFT like vbench's static_filter (JSON + filtered_videos/)",
                       lambda p: _static_filter().add_arguments(p), lambda a: _static_filter().run(a)),
 }

@@ -68,7 +68,8 @@ def parse_threshold(spec: str, where: str = "--vbench-fail-under") -> Threshold:
 
 
 def load_config(path: str | Path) -> tuple[list[Threshold], dict]:
-    """Read a YAML config: ``fail_under: {name: percent}``, optional ``baseline`` and ``max_regression``."""
+    """Read a YAML config: ``fail_under: {name: percent}``, optional ``baseline``, ``max_regression`` and the
+    comparison keys of :mod:`pytest_vbench.compare` (``max_drop``, ``confidence``, ``resamples``)."""
     import yaml
 
     p = Path(path).expanduser()
@@ -83,9 +84,12 @@ def load_config(path: str | Path) -> tuple[list[Threshold], dict]:
         data = {}
     if not isinstance(data, dict):
         raise GateError(f"config file {p} must be a mapping with keys fail_under, baseline, max_regression")
-    unknown = sorted(set(data) - {"fail_under", "baseline", "max_regression"})
+    from . import compare
+
+    allowed = ("fail_under", "baseline", "max_regression", *compare.CONFIG_KEYS)
+    unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise GateError(f"config file {p}: unknown key(s) {unknown}; allowed: fail_under, baseline, max_regression")
+        raise GateError(f"config file {p}: unknown key(s) {unknown}; allowed: {', '.join(allowed)}")
     fail_under = data.get("fail_under") or {}
     if not isinstance(fail_under, dict):
         raise GateError(f"config file {p}: fail_under must be a mapping of name: percent")
@@ -96,6 +100,7 @@ def load_config(path: str | Path) -> tuple[list[Threshold], dict]:
         extra["baseline"] = str(base if base.is_absolute() else p.parent / base)
     if data.get("max_regression") is not None:
         extra["max_regression"] = parse_regression(data["max_regression"], where)
+    extra.update(compare.read_config(data, where))  # max_drop, confidence, resamples
     return thresholds, extra
 
 
@@ -138,7 +143,7 @@ def current_percent(raws: dict[str, float], groups: dict[str, GroupScore]) -> di
 
 
 def evaluate(thresholds: list[Threshold], raws: dict[str, float], groups: dict[str, GroupScore],
-             baseline: dict[str, float] | None = None, max_regression: float = 0.0,
+             baseline=None, max_regression: float = 0.0,
              missing_as_zero: bool = False) -> list[str]:
     """Every failed gate as one ``FAIL ...`` line (empty list: the gate passes)."""
     now = current_percent(raws, groups)
@@ -156,15 +161,6 @@ def evaluate(thresholds: list[Threshold], raws: dict[str, float], groups: dict[s
                          f"{', '.join(group.missing)}; threshold {t.percent:g}% ({t.source})")
         elif value < t.percent:
             fails.append(f"FAIL {t.name}: {value:.2f}% < {t.percent:g}% ({t.source})")
-    if baseline:
-        for name, before in baseline.items():
-            value = now.get(name)
-            if value is None:
-                continue
-            group = groups.get(name)
-            if group is not None and group.partial and not missing_as_zero:
-                continue
-            if value < before - max_regression:
-                fails.append(f"FAIL {name}: regressed to {value:.2f}% from baseline {before:.2f}% "
-                             f"(allowed drop {max_regression:g} points)")
+    if baseline is not None:  # a compare.Comparison: the paired bootstrap and the rule decide (compare.py)
+        fails += baseline.failures()
     return fails

@@ -42,7 +42,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vbench-config", metavar="YAML", help="YAML file with fail_under, baseline, max_regression")
     g.addoption("--vbench-baseline", metavar="JSON", help="a previous --vbench-json report; fail on regressions")
     g.addoption("--vbench-max-regression", metavar="POINTS", default=None,
-                help="allowed drop against the baseline, in percentage points (default 0)")
+                help="allowed drop against the baseline for every name, in percentage points (default 0); "
+                     "a significant drop larger than this fails (same as --vbench-max-drop POINTS)")
+    # baseline comparison (compare.py): paired bootstrap over prompts
+    g.addoption("--vbench-max-drop", metavar="[NAME=]POINTS", action="append", default=[],
+                help="allowed drop against the baseline: NAME=POINTS for one name, POINTS for every name; repeatable")
+    g.addoption("--vbench-confidence", metavar="LEVEL", default=None,
+                help="confidence of the baseline comparison's intervals (default 0.95)")
+    g.addoption("--vbench-resamples", metavar="N", default=None,
+                help="bootstrap resamples of the baseline comparison (default 100000)")
+    g.addoption("--vbench-baseline-force", action="store_true", default=False,
+                help="compare with a baseline that differs in suite, samples, implementations, checkpoints or "
+                     "precision (recorded in the report)")
+    g.addoption("--vbench-html", metavar="PATH", help="write a self-contained HTML report with plots "
+                "(needs the plots extra: matplotlib)")
     g.addoption("--vbench-missing-as-zero", action="store_true", default=None,
                 help="count missing dimensions as raw 0 like the official cal_final_score.py")
     g.addoption("--vbench-json", metavar="PATH", help="write the full JSON report here")
@@ -50,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vbench-markdown", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
     g.addoption("--vbench-device", metavar="DEV", default=None,
                 help="auto (default: worker index modulo visible GPUs, else cpu), cpu, cuda, cuda:N, npu, ...")
+    g.addoption("--vbench-verify-checkpoints", action="store_true", default=False,  # checkpoints (issue 13)
+                help="hash every checkpoint again (normally once per file state, remembered in the cache)")
     g.addoption("--vbench-cache-dir", metavar="DIR", help="checkpoint cache (default $VBENCH_CACHE_DIR or "
                 "~/.cache/vbench)")
     parser.addini("vbench_fail_under", "thresholds NAME=PCT, one per line", type="linelist", default=[])
@@ -99,7 +114,7 @@ class VBenchSession:
     """Everything the plugin decided at configure time, plus the results it collects."""
 
     def __init__(self, config: pytest.Config):
-        from . import gate, suite
+        from . import compare, gate, suite
         from .runtime import default_cache_dir
 
         self.config = config
@@ -147,23 +162,43 @@ class VBenchSession:
             for spec in opt("vbench_fail_under"):
                 self.thresholds.append(gate.parse_threshold(spec))
             baseline = opt("vbench_baseline") or extra.get("baseline")
-            self.baseline = gate.load_baseline(baseline) if baseline else None
+            self.baseline_path = baseline
+            self.baseline = compare.load_report(baseline) if baseline else None
             reg = opt("vbench_max_regression")
             self.max_regression = (gate.parse_regression(reg, "--vbench-max-regression") if reg is not None
                                    else extra.get("max_regression", 0.0))
+            self.compare_settings = compare.Settings.build(extra, opt("vbench_max_drop"), reg, opt("vbench_confidence"),
+                                                           opt("vbench_resamples"), opt("vbench_baseline_force"))
         except gate.GateError as exc:
             raise pytest.UsageError(str(exc)) from None
         self.missing_as_zero = bool(opt("vbench_missing_as_zero") or config.getini("vbench_missing_as_zero"))
 
         cache = opt("vbench_cache_dir") or config.getini("vbench_cache_dir")
         self.cache_dir = Path(os.path.expandvars(os.path.expanduser(cache))) if cache else default_cache_dir()
+        # what a baseline must share with this run; an incomparable baseline stops before any item runs
+        self.identity = compare.identity([d.name for d in self.dims], self.cache_dir)
+        if self.baseline is not None:
+            try:
+                compare.check_comparable(self.baseline, {"suite": self.suite.describe(), "samples_per_prompt":
+                                                         self.samples, "identity": self.identity},
+                                         self.compare_settings.force)
+            except compare.CompareError as exc:
+                raise pytest.UsageError(f"--vbench-baseline {baseline}: {exc}") from None
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
         self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
         self._runtime = None
         self.results = None
         self.report = None
         self.verdict = None
+        self.comparison = None
         self.written: list[Path] = []
+        if opt("vbench_html"):
+            from .plots import require_matplotlib
+
+            try:
+                require_matplotlib()
+            except ImportError as exc:
+                raise pytest.UsageError(f"--vbench-html: {exc}") from None
 
     def _samples(self) -> int:
         samples = self.config.getoption("vbench_samples")
@@ -246,7 +281,9 @@ def _preflight(session: VBenchSession) -> None:
         from . import weights
     except ImportError:  # pragma: no cover - weights ships with the package
         return
-    problems = weights.preflight([d.name for d in session.dims], session.cache_dir)
+    problems = weights.preflight([d.name for d in session.dims], session.cache_dir,  # lock: issue 13
+                                 force=session.config.getoption("vbench_verify_checkpoints"),
+                                 lock=weights.find_lock(session.config.rootpath))
     if problems:
         raise pytest.UsageError(problems)
     if "vqa" in session.options:
@@ -371,18 +408,16 @@ class ResultsPlugin:
         vb, config = self.vb, session.config
         if config.getoption("collectonly"):
             return
-        from . import gate
+        from . import compare
         from . import report as rep
-        from .scoring import final_scores
 
         summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)
-        raws = rep.raw_scores(summary)
-        groups = final_scores(raws, missing_as_zero=vb.missing_as_zero)
-        failures = gate.evaluate(vb.thresholds, raws, groups, vb.baseline, vb.max_regression, vb.missing_as_zero)
-        verdict = {"passed": not failures, "failures": failures,
-                   "thresholds": [{"name": t.name, "percent": t.percent, "source": t.source}
-                                  for t in vb.thresholds],
-                   "baseline": vb.baseline is not None, "max_regression": vb.max_regression}
+        summary["identity"] = vb.identity
+        verdict, vb.comparison = compare.verdict(summary, vb.thresholds, vb.baseline, vb.compare_settings,
+                                                 vb.baseline_path)
+        failures = verdict["failures"]
+        if vb.comparison is not None:
+            summary["comparison"] = vb.comparison.to_json()
         summary["verdict"] = verdict
         vb.report, vb.verdict = summary, verdict
         opt = config.getoption
@@ -390,11 +425,15 @@ class ResultsPlugin:
             vb.written.append(rep.write_json(summary, opt("vbench_json")))
         if opt("vbench_results_dir"):
             vb.written.append(rep.write_official(summary, opt("vbench_results_dir")))
+        if opt("vbench_html"):
+            from . import plots
+
+            vb.written.append(plots.write_html(summary, opt("vbench_html"), vb.baseline, vb.comparison))
         if opt("vbench_markdown"):
             p = Path(opt("vbench_markdown"))
             p.parent.mkdir(parents=True, exist_ok=True)
             with p.open("a", encoding="utf-8") as fh:  # append: $GITHUB_STEP_SUMMARY is shared
-                fh.write(rep.markdown(summary, verdict))
+                fh.write(rep.markdown(summary, verdict) + compare.markdown_extra(vb.comparison, opt("vbench_html")))
             vb.written.append(p)
         if failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -410,6 +449,12 @@ class ResultsPlugin:
         tr.section("VBench summary")
         for line in format_table(vb.report):
             tr.write_line(line)
+        if vb.comparison is not None:
+            from .compare import format_table as comparison_table
+
+            tr.write_line("")
+            for line in comparison_table(vb.comparison):
+                tr.write_line(line)
         for p in vb.written:
             tr.write_line(f"wrote {p}")
         for line in vb.verdict["failures"]:

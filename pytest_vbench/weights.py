@@ -1,8 +1,14 @@
-"""The checkpoint table and the cache: where each file lives, where it comes from, who needs it.
+"""The checkpoint table and the cache: where each file lives, where it comes from, how it is trusted.
 
-One row per checkpoint (path relative to the cache root, official source URL, known sha256 or
-None, approximate size, the model families using it). :func:`preflight` runs before any item and
-names every missing file with the dimensions that need it and the command that fetches it.
+One row per checkpoint (path relative to the cache root, official source URL, published sha256 or
+None, approximate size, the model families using it, where the digest was published). A file is
+trusted when its sha256 equals the digest a lock file records for it (``pytest-vbench lock``, a
+file you commit), else the published one; a row without either is *unpinned* and reported so.
+
+Hashing costs nothing twice: the full sha256 of a file is computed once per (size, mtime, ctime,
+inode) and remembered in the cache manifest; every run still checks size and structure.
+:func:`preflight` runs before any item and names every missing, damaged or mismatching file with
+the dimensions that need it and the (shell-quoted) command that fixes it.
 """
 
 from __future__ import annotations
@@ -10,43 +16,60 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
+import sys
+import threading
+import uuid
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .dimensions import DIMENSIONS
 
 MANIFEST = ".pytest-vbench-manifest.json"
+LOCK_FILE = "vbench-checkpoints.lock"
+LOCK_ENV = "VBENCH_CHECKPOINT_LOCK"
+UNOFFICIAL_ENV = "VBENCH_ACCEPT_UNOFFICIAL_CHECKPOINTS"
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """One file (or directory) in the cache."""
+    """One file in the cache and what we know about it."""
 
     path: str
     url: str | None
     sha256: str | None
     size: int  # approximate, bytes
     families: tuple[str, ...]
-    sha256_prefix: str | None = None  # a digest prefix carried by the file name (MUSIQ)
+    sha256_prefix: str | None = None  # a digest prefix carried by the file name (torch.hub convention)
     archive: str | None = None  # the URL serves a zip holding this member (RAFT's models.zip)
+    digest_source: str = ""  # where the pinned sha256 was published
 
     @property
     def is_torchscript(self) -> bool:
-        """OpenAI CLIP files are TorchScript archives: never loadable with ``weights_only``."""
+        """OpenAI CLIP files are TorchScript archives (read without TorchScript: models.checkpoint)."""
         return self.path.startswith("clip_model/")
+
+    @property
+    def pinned(self) -> bool:
+        """True when a published sha256 is known for this file."""
+        return self.sha256 is not None
 
 
 HF = "https://huggingface.co"
+_OPENAI = "https://openaipublic.azureedge.net/clip/models/"
 CHECKPOINTS: tuple[Checkpoint, ...] = (
     Checkpoint("clip_model/ViT-B-32.pt",
-               "https://openaipublic.azureedge.net/clip/models/"
-               "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
-               "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af", 353_976_522, ("clip_b32",)),
+               _OPENAI + "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
+               "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af", 353_976_522, ("clip_b32",),
+               digest_source="the OpenAI download URL (openai/CLIP clip.py checks it)"),
     Checkpoint("clip_model/ViT-L-14.pt",
-               "https://openaipublic.azureedge.net/clip/models/"
-               "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
-               "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836", 932_768_134, ("clip_l14",)),
+               _OPENAI + "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
+               "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836", 932_768_134, ("clip_l14",),
+               digest_source="the OpenAI download URL (openai/CLIP clip.py checks it)"),
     Checkpoint("dino_model/dino_vitbase16_pretrain.pth",
                "https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/dino_vitbase16_pretrain.pth",
                None, 343_000_000, ("dino",)),
@@ -55,7 +78,10 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
                None, 3_700, ("aesthetic",)),
     Checkpoint("pyiqa_model/musiq_spaq_ckpt-358bb6af.pth",
                "https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",
-               None, 109_000_000, ("musiq",), sha256_prefix="358bb6af"),
+               "358bb6af275e28ea56821d44fb55c6cb83645db11f394d3ad65b2d149965ab50", 109_000_000, ("musiq",),
+               sha256_prefix="358bb6af",
+               digest_source="a public VBench-I2V imaging_quality write-up; its first 8 hex digits equal the "
+                             "prefix pyiqa's file name carries"),
     Checkpoint("amt_model/amt-s.pth", f"{HF}/lalala125/AMT/resolve/main/amt-s.pth", None, 12_000_000, ("amt",)),
     Checkpoint("raft_model/models/raft-things.pth",
                "https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip", None, 21_000_000, ("raft",),
@@ -68,7 +94,8 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
                None, 1_700_000_000, ("viclip",)),
     Checkpoint("ViCLIP/bpe_simple_vocab_16e6.txt.gz",
                "https://raw.githubusercontent.com/openai/CLIP/main/clip/bpe_simple_vocab_16e6.txt.gz",
-               "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a", 1_356_917, ("viclip",)),
+               "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a", 1_356_917, ("viclip",),
+               digest_source="the copies in the published openai-clip and open_clip_torch wheels (identical)"),
     Checkpoint("caption_model/tag2text_swin_14m.pth",
                f"{HF}/spaces/xinyu1205/recognize-anything/resolve/main/tag2text_swin_14m.pth",
                None, 4_480_000_000, ("tag2text",)),
@@ -128,23 +155,153 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def read_manifest(cache_dir: Path) -> dict:
-    """``{relative path: {"size", "sha256"}}`` recorded at first download (empty when absent or unreadable)."""
+# -- the manifest: download records and remembered digests --------------------------------------------
+
+def read_manifest(cache_dir: Path) -> dict[str, dict[str, Any]]:
+    """``{relative path: entry}`` of the cache (empty when absent or unreadable).
+
+    An entry holds ``size``/``sha256`` recorded when the file was downloaded and ``hashed``: the
+    digest last computed for the file with its ``stat`` key (size, mtime, ctime, inode).
+    """
     try:
         data = json.loads((cache_dir / MANIFEST).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
-def record_manifest(cache_dir: Path, rel: str, size: int, digest: str) -> None:
-    """Add one file to the manifest (atomic rewrite)."""
-    data = read_manifest(cache_dir)
-    data[rel] = {"size": size, "sha256": digest}
-    tmp = cache_dir / (MANIFEST + f".{os.getpid()}.part")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, cache_dir / MANIFEST)
+@contextmanager
+def _cache_lock(cache_dir: Path) -> Iterator[None]:
+    """A cross-process lock on the manifest (``filelock``), held while it is read, changed and replaced."""
+    from filelock import FileLock
 
+    with FileLock(str(cache_dir / (MANIFEST + ".lock")), timeout=120):
+        yield
+
+
+def update_manifest(cache_dir: Path, rel: str, fields: dict[str, Any]) -> bool:
+    """Merge ``fields`` into the entry of ``rel``: read, change and atomically replace under the lock.
+
+    Returns False when the cache cannot be written (a read-only cache works, it only hashes again).
+    """
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with _cache_lock(cache_dir):
+            data = read_manifest(cache_dir)
+            data[rel] = {**data.get(rel, {}), **fields}
+            tmp = cache_dir / f"{MANIFEST}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
+            try:
+                tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, cache_dir / MANIFEST)
+            finally:
+                tmp.unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+def record_manifest(cache_dir: Path, rel: str, size: int, digest: str, path: Path | None = None) -> None:
+    """Record a downloaded file: its size and sha256 (and, with ``path``, the digest's stat key)."""
+    fields: dict[str, Any] = {"size": size, "sha256": digest}
+    if path is not None:
+        fields["hashed"] = {"stat": _stat_key(path), "sha256": digest}
+    update_manifest(cache_dir, rel, fields)
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+_MEMO: dict[tuple[str, tuple[int, ...]], str] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def file_digest(ckpt: Checkpoint, cache_dir: Path, *, force: bool = False) -> tuple[str, bool]:
+    """``(sha256, computed_now)`` of the cached file, hashed once per (size, mtime, ctime, inode).
+
+    The digest is remembered in this process and in the manifest; ``force`` hashes again. Any
+    change to the file (a write, a copy, a restore from a CI cache) changes ctime and so rehashes.
+    """
+    path = location(ckpt, cache_dir)
+    key = tuple(_stat_key(path))
+    memo_key = (str(path), key)
+    if not force:
+        with _MEMO_LOCK:
+            if memo_key in _MEMO:
+                return _MEMO[memo_key], False
+        hashed = read_manifest(cache_dir).get(ckpt.path, {}).get("hashed")
+        if isinstance(hashed, dict) and hashed.get("stat") == list(key) and isinstance(hashed.get("sha256"), str):
+            with _MEMO_LOCK:
+                _MEMO[memo_key] = hashed["sha256"]
+            return hashed["sha256"], False
+    digest = sha256_of(path)
+    with _MEMO_LOCK:
+        _MEMO[memo_key] = digest
+    update_manifest(cache_dir, ckpt.path, {"hashed": {"stat": list(key), "sha256": digest}})
+    return digest, True
+
+
+# -- the lock file: digests the user committed ----------------------------------------------------
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One file of a lock file: its size and sha256 (``unofficial``: differs from the published digest)."""
+
+    size: int
+    sha256: str
+    unofficial: bool = False
+
+
+class LockFileError(ValueError):
+    """A lock file that cannot be read or is malformed."""
+
+
+def find_lock(start: Path | None = None) -> Path | None:
+    """``$VBENCH_CHECKPOINT_LOCK`` if set, else ``<start or cwd>/vbench-checkpoints.lock`` if it exists."""
+    env = os.environ.get(LOCK_ENV)
+    if env:
+        return Path(os.path.expandvars(os.path.expanduser(env)))
+    candidate = (start or Path.cwd()) / LOCK_FILE
+    return candidate if candidate.is_file() else None
+
+
+def read_lock(path: Path) -> dict[str, LockEntry]:
+    """The entries of a lock file; :class:`LockFileError` names what is wrong with it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LockFileError(f"checkpoint lock file {path} cannot be read: {exc}") from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        raise LockFileError(f"checkpoint lock file {path} has no \"files\" table")
+    out: dict[str, LockEntry] = {}
+    for rel, entry in files.items():
+        ok = (isinstance(entry, dict) and isinstance(entry.get("size"), int) and isinstance(entry.get("sha256"), str)
+              and len(entry["sha256"]) == 64)
+        if not ok:
+            raise LockFileError(f"checkpoint lock file {path}: malformed entry for {rel}")
+        out[rel] = LockEntry(entry["size"], entry["sha256"].lower(), bool(entry.get("unofficial", False)))
+    return out
+
+
+def write_lock(path: Path, entries: dict[str, LockEntry]) -> None:
+    """Write a lock file atomically (sorted, one entry per cache-relative path)."""
+    files = {rel: {"size": e.size, "sha256": e.sha256, **({"unofficial": True} if e.unofficial else {})}
+             for rel, e in sorted(entries.items())}
+    text = json.dumps({"version": 1, "files": files}, indent=2) + "\n"
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _load_lock(lock: Path | None) -> dict[str, LockEntry]:
+    return read_lock(lock) if lock is not None else {}
+
+
+# -- checking one file ----------------------------------------------------------------------------
 
 class CorruptCheckpoint(ValueError):
     """A checkpoint file that exists but cannot be what it should be."""
@@ -183,62 +340,140 @@ def sniff(path: Path, suffix: str | None = None) -> None:
             raise CorruptCheckpoint(f"{path} is truncated (no zip central directory)")
 
 
-def verify(ckpt: Checkpoint, cache_dir: Path, full: bool = False) -> None:
-    """Raise :class:`CorruptCheckpoint` when the cached file is damaged or differs from what we know.
+@dataclass(frozen=True)
+class Status:
+    """What a check found for one file.
 
-    Always: :func:`sniff`, and the size recorded in the manifest. With ``full``: the sha256 (known
-    digest, file-name prefix, or the manifest's).
+    ``state``: missing, corrupt, mismatch (digest differs from the expected one), verified (digest
+    equals the lock's or the published one), unpinned (no digest known: size and structure only),
+    unofficial (differs, accepted because ``$VBENCH_ACCEPT_UNOFFICIAL_CHECKPOINTS`` is set).
+    """
+
+    ckpt: Checkpoint
+    path: Path
+    state: str
+    size: int | None
+    source: str  # lock, published, name prefix, or "" (unpinned)
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the file may be loaded."""
+        return self.state in ("verified", "unpinned", "unofficial")
+
+    @property
+    def pinned(self) -> bool:
+        """True when a digest (lock or published) is expected for this file."""
+        return bool(self.source)
+
+
+def _accept_unofficial() -> bool:
+    return os.environ.get(UNOFFICIAL_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check(ckpt: Checkpoint, cache_dir: Path, *, lock: dict[str, LockEntry] | None = None,
+          force: bool = False) -> Status:
+    """Check one cached file: presence, structure, size, and its sha256 against the lock or the published one.
+
+    The sha256 is computed at most once per (size, mtime, ctime, inode) unless ``force``. Unpinned
+    files get size and structure checks (and, with ``force``, the digest recorded at download).
     """
     path = location(ckpt, cache_dir)
-    sniff(path)
-    known = read_manifest(cache_dir).get(ckpt.path)
-    if known and known.get("size") not in (None, path.stat().st_size):
-        raise CorruptCheckpoint(f"{path} has {path.stat().st_size} bytes, the manifest recorded "
-                                f"{known['size']}: truncated or replaced")
-    if full:
-        digest = sha256_of(path)
-        want = ckpt.sha256 or (known or {}).get("sha256")
-        if want and digest != want:
-            raise CorruptCheckpoint(f"{path} has sha256 {digest[:16]}..., expected {want[:16]}...")
-        if ckpt.sha256_prefix and not digest.startswith(ckpt.sha256_prefix):
-            raise CorruptCheckpoint(f"{path} has sha256 {digest[:16]}..., its name says {ckpt.sha256_prefix}")
+    if not path.is_file():
+        return Status(ckpt, path, "missing", None, "")
+    size = path.stat().st_size
+    entry = (lock or {}).get(ckpt.path)
+    source = "lock" if entry else "published" if ckpt.sha256 else "name prefix" if ckpt.sha256_prefix else ""
+    try:
+        sniff(path)
+    except CorruptCheckpoint as exc:
+        return Status(ckpt, path, "corrupt", size, source, str(exc))
+    if entry is not None and entry.size != size:
+        return Status(ckpt, path, "mismatch", size, source,
+                      f"{path} has {size} bytes, the lock file records {entry.size}")
+    if entry is not None and ckpt.sha256 and entry.sha256 != ckpt.sha256 and not entry.unofficial:
+        return Status(ckpt, path, "mismatch", size, source,
+                      f"the lock file pins {entry.sha256[:16]}... for {ckpt.path} but the published sha256 is "
+                      f"{ckpt.sha256[:16]}...; record it again with `pytest-vbench lock`")
+    recorded = read_manifest(cache_dir).get(ckpt.path, {})
+    if not source:
+        if isinstance(recorded.get("size"), int) and recorded["size"] != size:
+            return Status(ckpt, path, "corrupt", size, "",
+                          f"{path} has {size} bytes, {recorded['size']} were downloaded: truncated or replaced")
+        if force and isinstance(recorded.get("sha256"), str):
+            digest, _ = file_digest(ckpt, cache_dir, force=True)
+            if digest != recorded["sha256"]:
+                return Status(ckpt, path, "corrupt", size, "",
+                              f"{path} changed since it was downloaded (sha256 {digest[:16]}..., "
+                              f"downloaded {recorded['sha256'][:16]}...)")
+        return Status(ckpt, path, "unpinned", size, "", "no published digest: run `pytest-vbench lock` to pin it")
+    digest, _ = file_digest(ckpt, cache_dir, force=force)
+    want = entry.sha256 if entry else ckpt.sha256
+    good = digest == want if want else digest.startswith(ckpt.sha256_prefix or "")
+    if good:
+        return Status(ckpt, path, "verified", size, source)
+    expected = want or f"{ckpt.sha256_prefix}..."
+    detail = (f"{path} has sha256 {digest[:16]}..., the {source} digest is {expected[:16]}...: "
+              f"not the official file")
+    if _accept_unofficial():
+        return Status(ckpt, path, "unofficial", size, source, detail + f" (accepted: ${UNOFFICIAL_ENV} is set)")
+    return Status(ckpt, path, "mismatch", size, source, detail)
+
+
+def verify(ckpt: Checkpoint, cache_dir: Path, full: bool = False, lock: Path | None = None) -> None:
+    """Raise :class:`CorruptCheckpoint` unless :func:`check` accepts the file (``full``: hash again)."""
+    st = check(ckpt, cache_dir, lock=_load_lock(lock if lock is not None else find_lock()), force=full)
+    if st.state == "missing":
+        raise CorruptCheckpoint(f"{st.path} is missing")
+    if not st.ok:
+        raise CorruptCheckpoint(st.detail)
 
 
 def state(ckpt: Checkpoint, cache_dir: Path) -> str:
-    """present / missing / empty / corrupt, for ``pytest-vbench list`` (no hashing)."""
+    """missing / empty / corrupt / mismatch / verified / unpinned / unofficial, for ``pytest-vbench list``."""
     path = location(ckpt, cache_dir)
-    if not path.is_file():
-        return "missing"
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         return "empty"
-    try:
-        verify(ckpt, cache_dir)
-    except CorruptCheckpoint:
-        return "corrupt"
-    return "present"
+    return check(ckpt, cache_dir, lock=_load_lock(find_lock())).state
 
 
 def download_command(dims: list[str], cache_dir: Path) -> str:
-    """The exact command that fetches what ``dims`` need into ``cache_dir``."""
-    return f"pytest-vbench download --dims {','.join(dims)} --cache-dir {cache_dir}"
+    """The exact (shell-quoted) command that fetches what ``dims`` need into ``cache_dir``."""
+    return shlex.join(["pytest-vbench", "download", "--dims", ",".join(dims), "--cache-dir", str(cache_dir)])
 
 
-def preflight(dims: list[str], cache_dir: Path) -> str | None:
-    """A usage-error text naming every missing or damaged checkpoint of ``dims``; None when all are fine."""
+def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Path | None = None,
+              warn: Callable[[str], None] | None = None) -> str | None:
+    """A usage-error text naming every missing, damaged or mismatching checkpoint of ``dims``; None when all are fine.
+
+    ``lock``: the lock file to verify against (default :func:`find_lock`), exported as
+    ``$VBENCH_CHECKPOINT_LOCK`` for the loaders; ``force``: hash every file again; ``warn`` receives
+    one line per file accepted without the official digest.
+    """
+    lock = lock if lock is not None else find_lock()
+    try:
+        entries = _load_lock(lock)
+    except LockFileError as exc:
+        return f"vbench: {exc}"
+    if lock is not None:  # the loaders of this process and of its xdist workers use the same lock file
+        os.environ[LOCK_ENV] = str(lock.resolve())
     lines = []
     for c in for_dimensions(dims):
-        p = location(c, cache_dir)
         users = ", ".join(d for d in dims_needing(c) if d in dims)
-        if not p.is_file():
-            lines.append(f"  missing  {p}  (needed by {users})")
-            continue
-        try:
-            verify(c, cache_dir)
-        except CorruptCheckpoint as exc:
-            lines.append(f"  corrupt  {p}  (needed by {users}): {exc}; delete it and download again")
+        st = check(c, cache_dir, lock=entries, force=force)
+        if st.state == "missing":
+            lines.append(f"  missing  {st.path}  (needed by {users})")
+        elif not st.ok:
+            lines.append(f"  {st.state:<8} {st.path}  (needed by {users}): {st.detail}; delete it and download again")
+        elif st.state == "unofficial":
+            (warn or _stderr)(f"vbench: {st.detail}")
     if not lines:
         return None
     return (f"vbench: checkpoints missing or damaged in the cache {cache_dir}:\n" + "\n".join(lines) +
             f"\nFetch them with:  {download_command(dims, cache_dir)}\n"
             "Offline machine: copy the files to the paths above (the VBench/AISBench cache layout), "
             "or point --vbench-cache-dir / VBENCH_CACHE_DIR at a cache that has them.")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ import pytest
 from synthetic import noise_frames, write_video
 
 pytest_plugins = ["pytester", "strict_skips"]
+
+# The seeded random checkpoints the tests write cannot have the official digests: accept them (each
+# run says so on stderr). Tests of the digest checks themselves unset this (tests/test_checkpoint_trust.py).
+os.environ.setdefault("VBENCH_ACCEPT_UNOFFICIAL_CHECKPOINTS", "1")
 
 EXAMPLE_PROMPTS = ["In a still frame, a stop sign", "a toilet, frozen in time", "a laptop, frozen in time"]
 

@@ -20,6 +20,7 @@ pytest.importorskip("decord")
 pytest.importorskip("open_clip")
 
 from pytest_vbench.models import viclip as V  # noqa: E402
+from pytest_vbench.models.checkpoint import CheckpointError  # noqa: E402
 from pytest_vbench.models.clip_tokenizer import tokenize  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
@@ -121,11 +122,11 @@ def test_loader_is_strict_and_names_keys(tmp_path):
     broken = dict(sd)
     del broken["vision_encoder.ln_post.bias"]
     broken["text_encoder.extra.weight"] = torch.zeros(1)
-    with pytest.raises(ValueError, match=r"vision_encoder\.ln_post\.bias.*text_encoder\.extra\.weight"):
+    with pytest.raises(CheckpointError, match=r"vision_encoder\.ln_post\.bias.*text_encoder\.extra\.weight"):
         V.build(broken)
     p = tmp_path / "bare.pth"
     torch.save(sd, p)
-    with pytest.raises(ValueError, match="'model' entry"):
+    with pytest.raises(CheckpointError, match="'model' entry"):
         V.load_file(p)
 
 

@@ -1,8 +1,9 @@
 """OpenAI CLIP (ViT-B/32, ViT-L/14) through open_clip, and the LAION aesthetic head.
 
-* Files: ``clip_model/ViT-B-32.pt`` and ``clip_model/ViT-L-14.pt`` are OpenAI TorchScript archives
-  (opened with ``torch.jit.load``: the documented exception to weights-only loading; only their
-  state dict is used). A plain state dict in the same key layout is accepted too (``weights_only``).
+* Files: ``clip_model/ViT-B-32.pt`` and ``clip_model/ViT-L-14.pt`` are OpenAI TorchScript archives.
+  Only their tensors are used, read by :func:`.checkpoint.read_archive_tensors` (a restricted
+  unpickler: no TorchScript, no code from the file runs; ``torch.jit.load`` is never called). A
+  plain state dict in the same key layout is accepted too (``weights_only``).
 * The architecture (widths, depths, patch size, context length, vocabulary) is read from the state
   dict by ``open_clip.model.build_model_from_openai_state_dict`` (QuickGELU, as OpenAI trained),
   so tiny test checkpoints load through the same code.
@@ -18,7 +19,13 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from .checkpoint import CheckpointError, check_keys, load_state_dict, resolve
+from .checkpoint import (
+    CheckpointError,
+    check_keys,
+    load_state_dict,
+    read_archive_tensors,
+    resolve,
+)
 
 B32 = "clip_model/ViT-B-32.pt"
 L14 = "clip_model/ViT-L-14.pt"
@@ -36,20 +43,8 @@ def is_torchscript(path: Path) -> bool:
 
 
 def read_state(path: Path) -> dict:
-    """The CLIP state dict of an OpenAI archive or a plain state-dict file."""
-    import torch
-
-    if is_torchscript(path):
-        import warnings
-
-        try:
-            with warnings.catch_warnings():  # "torch.jit.load is deprecated": the OpenAI files are TorchScript
-                warnings.simplefilter("ignore", FutureWarning)
-                state = torch.jit.load(str(path), map_location="cpu").state_dict()
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: cannot open the TorchScript archive ({str(exc).splitlines()[0]})") from None
-    else:
-        state = load_state_dict(path)
+    """The CLIP state dict of an OpenAI archive or a plain state-dict file, without running any code."""
+    state = read_archive_tensors(path) if is_torchscript(path) else load_state_dict(path)
     return {k: v for k, v in state.items() if k not in _META_KEYS}
 
 

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import CheckpointError, resolve
+
 CKPT = "umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth"
 HEAD_DIM = 64
 NUM_FRAMES = 16
@@ -135,7 +137,7 @@ def config_from_state_dict(sd: dict) -> dict:
                    depth=len({k.split(".")[1] for k in sd if k.startswith("blocks.")}),
                    hidden=sd["blocks.0.mlp.fc1.weight"].shape[0], classes=sd["head.weight"].shape[0])
     except KeyError as exc:
-        raise ValueError(f"not a UMT classifier state dict: key {exc} is missing") from None
+        raise CheckpointError(f"not a UMT classifier state dict: key {exc} is missing") from None
     return cfg
 
 
@@ -144,9 +146,9 @@ def build(state_dict: dict) -> UMTClassifier:
     keys = set(state_dict)
     wrapped = [k for k in ("model", "module", "state_dict") if k in keys]
     if wrapped and "patch_embed.proj.weight" not in keys:
-        raise ValueError(f"the UMT checkpoint wraps its weights in {wrapped[0]!r}; the official code "
-                         f"loads the file as a bare state dict (strict=False) and would silently run "
-                         f"a random model: save the inner state dict instead")
+        raise CheckpointError(f"the UMT checkpoint wraps its weights in {wrapped[0]!r}; the official code "
+                              f"loads the file as a bare state dict (strict=False) and would silently run "
+                              f"a random model: save the inner state dict instead")
     sd = dict(state_dict)
     pos = sd.pop("pos_embed", None)
     cfg = config_from_state_dict(sd)
@@ -154,31 +156,36 @@ def build(state_dict: dict) -> UMTClassifier:
         model = UMTClassifier(cfg)
     missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
     if missing or unexpected:
-        raise ValueError(f"UMT checkpoint does not match the model: missing keys {sorted(missing)}, "
-                         f"unexpected keys {sorted(unexpected)}")
+        raise CheckpointError(f"UMT checkpoint does not match the model: missing keys {sorted(missing)}, "
+                              f"unexpected keys {sorted(unexpected)}")
     model.pos_embed = default_pos_embed(cfg["dim"], IMG_SIZE // cfg["patch"], NUM_FRAMES // cfg["tubelet"])
     if pos is not None:
         pos = pos.reshape(1, -1, pos.shape[-1]) if pos.dim() == 2 else pos
         if pos.shape != model.pos_embed.shape:
-            raise ValueError(f"UMT checkpoint pos_embed has shape {tuple(pos.shape)}, "
-                             f"the model needs {tuple(model.pos_embed.shape)}")
+            raise CheckpointError(f"UMT checkpoint pos_embed has shape {tuple(pos.shape)}, "
+                                  f"the model needs {tuple(model.pos_embed.shape)}")
         model.pos_embed = pos.float().clone()
     return model.eval()
 
 
 def load_file(path, device="cpu") -> UMTClassifier:
-    """Load the official checkpoint file (a bare state dict)."""
+    """Load the official checkpoint file (a bare state dict); a wrong file raises :class:`CheckpointError`."""
     from .viclip import load_checkpoint
 
     sd = load_checkpoint(path)
     if not isinstance(sd, dict):
-        raise ValueError(f"{path}: expected a state dict, got {type(sd).__name__}")
-    return build(sd).to(device)
+        raise CheckpointError(f"{path}: expected a state dict, got {type(sd).__name__}")
+    try:
+        return build(sd).to(device)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    except (KeyError, ValueError, RuntimeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: not a UMT checkpoint ({type(exc).__name__}: {exc})") from None
 
 
 def load(runtime) -> UMTClassifier:
-    """Loader for the ``umt`` family (``models.LOADERS``)."""
-    return load_file(runtime.cache_dir / CKPT, runtime.device)
+    """Loader for the ``umt`` family (``models.LOADERS``), through ``checkpoint.resolve``."""
+    return load_file(resolve(CKPT, runtime), runtime.device)
 
 
 def transform(frames: np.ndarray) -> torch.Tensor:

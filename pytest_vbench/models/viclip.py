@@ -28,7 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import CheckpointError, resolve
+
 CKPT = "ViCLIP/ViClip-InternVid-10M-FLT.pth"
+BPE = "ViCLIP/bpe_simple_vocab_16e6.txt.gz"
 HEAD_DIM = 64
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -195,35 +198,49 @@ def build(state_dict: dict) -> ViCLIP:
         model = ViCLIP(cfg)
     missing, unexpected = model.load_state_dict(state_dict, strict=False, assign=True)
     if missing or unexpected:
-        raise ValueError(f"ViCLIP checkpoint does not match the model: missing keys {sorted(missing)}, "
-                         f"unexpected keys {sorted(unexpected)}")
+        raise CheckpointError(f"ViCLIP checkpoint does not match the model: missing keys {sorted(missing)}, "
+                              f"unexpected keys {sorted(unexpected)}")
     ctx = cfg["text"]["context"]
     model.text_encoder.mask = torch.full((ctx, ctx), float("-inf")).triu_(1)
     return model.eval()
 
 
 def load_checkpoint(path):
-    """``torch.load`` (weights only), memory-mapped when the file format allows it."""
+    """``torch.load`` (weights only), memory-mapped when the file format allows it.
+
+    A file that is not a readable torch checkpoint raises :class:`CheckpointError` naming it.
+    """
     try:
-        return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
-        return torch.load(str(path), map_location="cpu", weights_only=True)
+        try:
+            return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:  # legacy (non-zip) serialisation cannot be memory-mapped
+            if "mmap" not in str(exc) and "zipfile" not in str(exc):
+                raise
+            return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - pickle/zip errors take many forms; all mean "not readable"
+        raise CheckpointError(f"{path} cannot be read as a torch checkpoint ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); it is truncated or "
+                              f"corrupt: delete it and download it again") from None
 
 
 def load_file(path, device="cpu") -> ViCLIP:
     """Load the official checkpoint file (a dict with the state dict under ``"model"``)."""
     obj = load_checkpoint(path)
     if not isinstance(obj, dict) or "model" not in obj:
-        raise ValueError(f"{path}: expected the official ViCLIP container (a dict with a 'model' entry)")
-    return build(obj["model"]).to(device)
+        raise CheckpointError(f"{path}: expected the official ViCLIP container (a dict with a 'model' entry)")
+    try:
+        return build(obj["model"]).to(device)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    except (KeyError, ValueError, RuntimeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: not a ViCLIP checkpoint ({type(exc).__name__}: {exc})") from None
 
 
 def load(runtime) -> ViCLIP:
-    """Loader for the ``viclip`` family (``models.LOADERS``)."""
-    from .clip_tokenizer import bpe_path_for
-
-    model = load_file(runtime.cache_dir / CKPT, runtime.device)
-    model.bpe_path = bpe_path_for(runtime.cache_dir)
+    """Loader for the ``viclip`` family (``models.LOADERS``): both files through ``checkpoint.resolve``."""
+    path = resolve(CKPT, runtime)
+    model = load_file(path, runtime.device)
+    model.bpe_path = str(resolve(BPE, runtime))
     return model
 
 
