@@ -38,7 +38,7 @@ def child(dim: str, cache: str, vdir: str, threads: int) -> None:
     t0 = time.perf_counter()
     rt = Runtime("cpu", Path(cache))
     rt.model("umt" if dim == "human_action" else "viclip")
-    import cv2, torchvision.transforms.functional  # noqa: F401,E401  (one-time imports, not scoring)
+    import cv2  # noqa: F401,E401  (one-time imports, not scoring)
     load = time.perf_counter() - t0
     videos = [VideoRef(p, i) for i, p in enumerate(sorted(Path(vdir).glob("*.mp4")))]
     mod = importlib.import_module(f"pytest_vbench.dimensions.{dim}")

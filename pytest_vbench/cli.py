@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _add_list(p: argparse.ArgumentParser) -> None:
@@ -34,7 +35,7 @@ def run_list(args: argparse.Namespace) -> int:
     from .dimensions import DIMENSIONS
 
     cache = _cache_dir(args.cache_dir)
-    dims = []
+    dims: list[dict[str, Any]] = []
     for d in DIMENSIONS.values():
         ckpts = [c.path for c in weights.for_dimensions([d.name])]
         dims.append({"name": d.name, "group": d.group, "implemented": d.implemented, "unit": d.unit,
@@ -45,7 +46,7 @@ def run_list(args: argparse.Namespace) -> int:
     except weights.LockFileError as exc:
         print(f"pytest-vbench list: {exc}", file=sys.stderr)
         return 2
-    files = []
+    files: list[dict[str, Any]] = []
     for c in weights.CHECKPOINTS:
         st = weights.check(c, cache, lock=lock)
         p = st.path
@@ -57,9 +58,9 @@ def run_list(args: argparse.Namespace) -> int:
                           "dimensions": dims, "checkpoints": files}, indent=2))
         return 0
     print(f"{'dimension':<24}{'group':<10}{'implemented':<13}{'custom':<8}checkpoints")
-    for d in dims:
-        print(f"{d['name']:<24}{d['group']:<10}{'yes' if d['implemented'] else 'no':<13}"
-              f"{'yes' if d['custom_mode'] else 'no':<8}{', '.join(d['checkpoints']) or '-'}")
+    for row in dims:
+        print(f"{row['name']:<24}{row['group']:<10}{'yes' if row['implemented'] else 'no':<13}"
+              f"{'yes' if row['custom_mode'] else 'no':<8}{', '.join(row['checkpoints']) or '-'}")
     print(f"\ncheckpoints in {cache}" + (f" (lock file {lock_path})" if lock_path else "") + ":")
     print(f"  {'state':<10} {'digest':<12} {'verified':<9} {'size':>10}  path")
     for f in files:

@@ -30,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .dimensions import DIMENSIONS, GROUPS
+from .gate import GateError
 
 #: raw-score differences at or below this are float noise (thread counts, devices), never a regression
 FLOAT_NOISE_RAW = 1e-6
@@ -43,8 +44,6 @@ GROUP_NAMES = (*GROUPS, "total")
 
 REGRESSED, IMPROVED, WITHIN_TOLERANCE, NO_CHANGE = "regressed", "improved", "within tolerance", "no significant change"
 
-
-from .gate import GateError
 
 #: keys of the YAML config (``--vbench-config``) read by this module
 CONFIG_KEYS = ("max_drop", "confidence", "resamples")
@@ -313,7 +312,8 @@ def pair(baseline: dict, current: dict) -> Paired:
         i, j = pi[p], di[d]
         arrays[0][i, j], arrays[1][i, j] = b[(d, p)]
         arrays[2][i, j], arrays[3][i, j] = c[(d, p)]
-    key = lambda k: (rank[k[0]], k[1])
+    def key(k):
+        return (rank[k[0]], k[1])
     only_b = sorted((k for k in b if k not in c or not c[k][1]), key=key)
     only_c = sorted((k for k in c if k not in b or not b[k][1]), key=key)
     return Paired(dims, prompts, *arrays, only_b, only_c)

@@ -9,6 +9,7 @@ from the checkpoint shapes (fast tests); the official code needs the full-size l
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -157,7 +158,7 @@ def tag2text_layout(embed, depths, heads, window, hidden, layers, intermediate, 
     ``lm_bias``, or ``("tie", other_key)`` for a tensor stored as the same object as ``other_key``.
     The Swin buffers ``relative_position_index``/``attn_mask`` are absent (the official loader deletes them).
     """
-    out = []
+    out: list[tuple] = []
     v = "visual_encoder."
     out += [(v + "patch_embed.proj.weight", (embed, 3, 4, 4), "linear"), (v + "patch_embed.proj.bias", (embed,), "zeros"),
             (v + "patch_embed.norm.weight", (embed,), "ones"), (v + "patch_embed.norm.bias", (embed,), "zeros")]
@@ -258,7 +259,7 @@ def write_bert_vocab(folder: Path) -> Path:
     return path
 
 
-GRIT_TINY = dict(vit=dict(embed_dim=64, depth=4, num_heads=1, mlp_dim=128, window_size=14, pretrain_grid=14,
+GRIT_TINY: dict = dict(vit=dict(embed_dim=64, depth=4, num_heads=1, mlp_dim=128, window_size=14, pretrain_grid=14,
                           global_blocks=(1, 3), out_channels=64, global_rel_span=63),
                  text=dict(feature_dim=64, dim=64, heads=1, ff=128, layers=2, vocab=30522, positions=64), box_dim=64)
 
@@ -279,7 +280,7 @@ def write_grit(cache_dir: Path, seed: int = 0, tiny: bool = False, favour: str |
     from .models.grit.backbone import ViTConfig
     from .models.grit.predictor import Grit
 
-    full = dict(vit={}, text=dict(feature_dim=256, dim=768, heads=12, ff=3072, layers=6, vocab=30522, positions=1024),
+    full: dict = dict(vit={}, text=dict(feature_dim=256, dim=768, heads=12, ff=3072, layers=6, vocab=30522, positions=1024),
                 box_dim=1024)
     sizes = GRIT_TINY if tiny else full
     model = Grit(ViTConfig(**sizes["vit"]), sizes["text"], sizes["box_dim"])
@@ -414,7 +415,7 @@ def write_amt(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     return _save({"state_dict": model.state_dict()}, Path(cache_dir) / "amt_model" / "amt-s.pth")
 
 
-WRITERS = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "amt": write_amt, "clip_b32": write_clip_b32,
+WRITERS: dict[str, Callable[..., Path | list[Path]]] = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "amt": write_amt, "clip_b32": write_clip_b32,
            "clip_l14": write_clip_l14, "aesthetic": write_aesthetic, "tag2text": write_tag2text, "grit": write_grit}
 
 

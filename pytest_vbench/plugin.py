@@ -408,7 +408,8 @@ class ResultsPlugin:
         vb, config = self.vb, session.config
         if config.getoption("collectonly"):
             return
-        from . import compare, report as rep
+        from . import compare
+        from . import report as rep
 
         summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)
         summary["identity"] = vb.identity

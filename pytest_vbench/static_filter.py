@@ -19,20 +19,22 @@ which then calls the video *static*; here such a video is rejected with the reas
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from .video import VideoError, opencv_frames
+from .video import opencv_frames
 
 log = logging.getLogger(__name__)
 
 BATCH: int | None = None  # frame pairs per RAFT pass; None: models.raft.pairs_per_pass (1 on the CPU)
 WANT = 5  # static videos kept per prompt
+FRACTION = 0.02  # the static filter averages the 2 % largest flow magnitudes (dynamic_degree: 5 %)
 
 
 def params(first_hw: tuple[int, int], count: int) -> tuple[float, int]:
@@ -54,13 +56,6 @@ def is_static(scores: list[float], thres: float, count_num: int) -> tuple[bool, 
     return True, "static"
 
 
-def top_magnitude(flow_hw2: np.ndarray, fraction: float = 0.02) -> float:
-    """Mean of the ``fraction`` largest flow magnitudes, in float32 as the official ``get_score``."""
-    rad = np.sqrt(np.square(flow_hw2[..., 0]) + np.square(flow_hw2[..., 1])).flatten()
-    cut = int(rad.size * fraction)
-    return float(np.mean(np.abs(np.sort(-rad))[:cut]))
-
-
 @dataclass
 class Verdict:
     """The static test of one video."""
@@ -73,82 +68,31 @@ class Verdict:
     count_num: int = 0
     scores: list[float] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form."""
         return {"path": self.path, "static": self.static, "reason": self.reason, "frames": self.frames,
                 "thres": self.thres, "count_num": self.count_num, "scores": self.scores}
 
 
-def _flow_scores(model, pairs_a, pairs_b, device) -> list[float]:
-    import torch
-
-    from .dimensions.dynamic_degree import pad8
-    from .models.raft import flow
-
-    a = torch.stack(pairs_a).to(device)
-    b = torch.stack(pairs_b).to(device)
-    with torch.no_grad():
-        fl = flow(model, pad8(a), pad8(b))
-    return [top_magnitude(f) for f in fl.permute(0, 2, 3, 1).cpu().numpy()]
-
-
-def check_video(path, model, device: str = "cpu") -> Verdict:
+def check_video(path: str | Path, model: Any, device: str = "cpu") -> Verdict:
     """Run the official static test on one video file, holding at most ``batch + 1`` frames (plus the first)."""
-    import cv2
-    import torch
-
-    from .dimensions.dynamic_degree import MIN_SIDE
+    from .dimensions.dynamic_degree import MIN_SIDE, RGBFrames, pair_scores, too_small
     from .models.raft import pairs_per_pass
 
-    scores: list[float] = []
-    window: list = []
-    first = last = None
-    hw = None
-    n = 0
-    batch = BATCH
-    for bgr in opencv_frames(path):
-        if hw is None:
-            hw = bgr.shape[:2]
-            batch = batch or pairs_per_pass(device, hw)
-            if min(-(-d // 8) * 8 for d in hw) < MIN_SIDE:
-                return Verdict(str(path), False, f"too small for RAFT ({hw[1]}x{hw[0]}; needs {MIN_SIDE} px a side)")
-        t = torch.from_numpy(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))).permute(2, 0, 1).float()
-        n += 1
-        if first is None:
-            first = t
-        last = t
-        window.append(t)
-        if len(window) == batch + 1:
-            scores += _flow_scores(model, window[:-1], window[1:], device)
-            window = window[-1:]
-    if n == 0:
-        raise VideoError(f"{path}: no decodable frame")
-    if len(window) > 1:
-        scores += _flow_scores(model, window[:-1], window[1:], device)
-    if batch > 1:
-        scores += _flow_scores(model, [first, last], [last, first], device)
-    else:  # one pass each: two pairs at once would hold two correlation pyramids (~2.2 GB at 720p)
-        scores += _flow_scores(model, [first], [last], device) + _flow_scores(model, [last], [first], device)
-    thres, count_num = params(hw, n)
+    frames = RGBFrames(path)
+    first_hw = next(iter(opencv_frames(path))).shape[:2]  # one frame, to size the batch and refuse tiny videos
+    hw = (int(first_hw[0]), int(first_hw[1]))
+    if too_small(hw):
+        return Verdict(str(path), False, f"too small for RAFT ({hw[1]}x{hw[0]}; needs {MIN_SIDE} px a side)")
+    batch = BATCH or pairs_per_pass(device, hw)
+    scores = pair_scores(model, frames, device, batch, FRACTION)
+    assert frames.first is not None and frames.last is not None  # opencv_frames raises on an empty video
+    # the wrap pairs (f0, f[n-1]) then (f[n-1], f0): one pass for both, or one pass each on the CPU
+    # (two pairs at once would hold two correlation pyramids, ~2.2 GB at 720p)
+    scores += pair_scores(model, [frames.first, frames.last, frames.first], device, 2 if batch > 1 else 1, FRACTION)
+    thres, count_num = params(hw, frames.count)
     static, reason = is_static(scores, thres, count_num)
-    return Verdict(str(path), static, reason, n, thres, count_num, scores)
-
-
-def select(paths, model, device: str = "cpu", want: int | None = WANT) -> tuple[list[Verdict], list[Verdict]]:
-    """Test ``paths`` in sorted string order until ``want`` are static (None: test all).
-
-    Returns (the static verdicts in selection order, the verdicts of every tested video); untested
-    videos are in neither.
-    """
-    selected: list[Verdict] = []
-    tested: list[Verdict] = []
-    for p in sorted(str(p) for p in paths):
-        if want is not None and len(selected) >= want:
-            break
-        v = check_video(p, model, device)
-        tested.append(v)
-        if v.static:
-            selected.append(v)
-    return selected, tested
+    return Verdict(str(path), static, reason, frames.count, thres, count_num, scores)
 
 
 # --- the `pytest-vbench static-filter` command ---------------------------------------------------------
@@ -159,7 +103,8 @@ def _prompt_of(path: str) -> str:
     return prompt_from_filename(Path(path).name)
 
 
-def add_arguments(p) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``pytest-vbench static-filter`` (those of the official ``static_filter.py``)."""
     p.add_argument("--videos-path", required=True, help="folder of *.mp4 files to filter")
     p.add_argument("--result-path", default="./filter_results", help="output folder (default ./filter_results)")
     p.add_argument("--store-name", default="filtered_static_video.json", help="name of the result JSON")
@@ -169,12 +114,12 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Write the official outputs: ``<result>/<store_name>`` and ``<result>/filtered_videos/``."""
-    from .cli import _cache_dir
-    from .runtime import Runtime
+    from .runtime import Runtime, default_cache_dir
 
-    runtime = Runtime(device=args.device, cache_dir=_cache_dir(args.cache_dir))
+    cache = Path(os.path.expandvars(os.path.expanduser(args.cache_dir))) if args.cache_dir else default_cache_dir()
+    runtime = Runtime(device=args.device, cache_dir=cache)
     model = runtime.model("raft")
     paths = sorted(str(p) for p in Path(args.videos_path).glob("*.mp4"))
     scope = args.filter_scope
@@ -191,25 +136,24 @@ def run(args) -> int:
             print(f"--filter-scope must be 'temporal_flickering', 'all' or a JSON file, not {scope!r}")
             return 2
         prompts = [_prompt_of(p) for p in json.loads(scope_path.read_text(encoding="utf-8"))]
-    result = {p: {"static_count": 0, "static_path": []} for p in prompts}
+    static: dict[str, list[str]] = {p: [] for p in prompts}
     for path in paths:
-        name = _prompt_of(path)
-        if name not in result:
+        found = static.get(_prompt_of(path))
+        if found is None:
             continue
-        entry = result[name]
-        if entry["static_count"] < WANT or scope != "temporal_flickering":
-            if check_video(path, model, args.device).static:
-                entry["static_count"] += 1
-                entry["static_path"].append(path)
+        wanted = len(found) < WANT or scope != "temporal_flickering"
+        if wanted and check_video(path, model, args.device).static:
+            found.append(path)
+    result = {p: {"static_count": len(found), "static_path": found} for p, found in static.items()}
     out = Path(args.result_path)
     out.mkdir(parents=True, exist_ok=True)
     (out / args.store_name).write_text(json.dumps(result), encoding="utf-8")
     target = out / "filtered_videos"
     target.mkdir(exist_ok=True)
-    for prompt, entry in result.items():
-        if entry["static_count"] < WANT and scope == "temporal_flickering":
+    for prompt, found in static.items():
+        if len(found) < WANT and scope == "temporal_flickering":
             log.warning("Prompt: '%s' has fewer than 5 filter results.", prompt)
-        for i, src in enumerate(entry["static_path"]):
+        for i, src in enumerate(found):
             shutil.copy(src, target / f"{prompt}-{i}.mp4")
     print(f"wrote {out / args.store_name} and {target}")
     return 0

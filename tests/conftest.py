@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from synthetic import write_video, noise_frames
+from synthetic import noise_frames, write_video
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "strict_skips"]
 
 # The seeded random checkpoints the tests write cannot have the official digests: accept them (each
 # run says so on stderr). Tests of the digest checks themselves unset this (tests/test_checkpoint_trust.py).
@@ -39,3 +39,4 @@ def flicker_videos(tmp_path: Path) -> Path:
         for i in range(5):
             write_video(out / f"{prompt}-{i}.mp4", noise_frames(seed=10 * p + i, amplitude=4 + 6 * p))
     return out
+

@@ -115,9 +115,9 @@ def test_the_digest_stops_it_before_reading(hostile):
 
 
 def _background_suite(tmp_path: Path) -> tuple[Path, Path]:
-    from synthetic import noise_frames, write_video
-
     from pytest_vbench.suite import load_suite
+
+    from synthetic import noise_frames, write_video
 
     entry = next(e for e in load_suite().entries if "background_consistency" in e["dimension"])
     suite = tmp_path / "suite.json"

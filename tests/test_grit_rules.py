@@ -1,19 +1,16 @@
 """Replay the official per-frame GRiT outputs of the parity kit through our dimension rules."""
-import json
-from pathlib import Path
 
 import pytest
 
 from pytest_vbench.dimensions import grit_rules as R
 
-KIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "parity" / "grit"
+from parity_kits import KITS, load_json
+
+KIT = KITS["grit"]
 
 
 def _ref(dim):
-    p = KIT / "reference" / f"{dim}.json"
-    if not p.exists():
-        pytest.skip(f"GRiT parity kit not found at {KIT} (CI needs ../shared beside the repo)")
-    return json.loads(p.read_text())
+    return load_json(KIT / "reference" / f"{dim}.json")
 
 
 def _frames(v):

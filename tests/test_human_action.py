@@ -17,13 +17,14 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("decord")
 
-import checkpoints_video_text as C  # noqa: E402
-
 from pytest_vbench.dimensions import human_action as H  # noqa: E402
 from pytest_vbench.models import umt as U  # noqa: E402
 from pytest_vbench.models.checkpoint import CheckpointError  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
+
+import checkpoints_video_text as C  # noqa: E402
+from parity_harness import bar  # noqa: E402
 
 PARITY = Path(__file__).parent / "parity" / "human_action.json"
 SUITE = Path(__file__).parents[1] / "pytest_vbench/data/VBench_full_info.json"
@@ -117,12 +118,13 @@ def test_loader_is_strict_and_names_keys(tmp_path):
     assert torch.equal(U.build(with_pos).pos_embed, torch.full((1, 3136, 64), 0.5))
 
 
-def test_real_checkpoint_keys_when_present():
-    """The real UMT file (if this machine has it) loads strictly into our module."""
+@pytest.mark.real_checkpoints
+def test_real_checkpoint_keys():
+    """The real UMT file loads strictly into our module (``-m real_checkpoints``; fails when absent)."""
     cache = Path(os.environ.get("VBENCH_CACHE_DIR") or Path.home() / ".cache" / "vbench")
     path = cache / U.CKPT
-    if not path.is_file() or path.stat().st_size < 100_000_000:
-        pytest.skip(f"real checkpoint not present at {path}")
+    assert path.is_file() and path.stat().st_size > 100_000_000, \
+        f"real checkpoint not present at {path}: run `pytest-vbench download --dims human_action`"
     model = U.load_file(path)
     assert model.cfg == C.UMT_FULL
 
@@ -161,7 +163,7 @@ def check_against(ref: dict, cfg: dict, tmp_path: Path) -> None:
         videos.append(VideoRef(path, i))
         probs, idx = H.top5(model, H.frames_tensor(path, rt)[None])
         assert idx[0] == v["top5_indices"], v["file"]
-        assert max(abs(a - b) for a, b in zip(probs[0], v["top5_probs"])) < 1e-5, v["file"]
+        assert max(abs(a - b) for a, b in zip(probs[0], v["top5_probs"])) <= bar("human_action"), v["file"]
     outcomes = H.score_case(videos, Case("human_action", "x", 0, videos=videos), rt)
     for v, r in zip(ref["videos"], outcomes):
         assert r.record == {"video_results": v["video_results"], "cor_num_per_video": v["cor_num_per_video"]}

@@ -27,9 +27,8 @@ def test_random_fills_are_skipped_inside_and_restored_after():
     assert torch.Tensor.normal_ is normal and torch.Tensor.uniform_ is uniform
     assert torch.zeros(100).normal_().std() > 0.5
 
-    with pytest.raises(RuntimeError, match="boom"):
-        with no_random_init():
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), no_random_init():
+        raise RuntimeError("boom")
     assert torch.Tensor.normal_ is normal and torch.Tensor.uniform_ is uniform
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthetic import noise_frames, write_video
-
 from pytest_vbench.dimensions.temporal_flickering import flicker_score
 from pytest_vbench.video import opencv_frames
+
+from synthetic import noise_frames, write_video
 
 
 def run(pytester, *args, cache=False):

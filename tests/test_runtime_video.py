@@ -8,6 +8,7 @@ from PIL import Image
 
 from pytest_vbench.runtime import FrameCache, Runtime, default_cache_dir, resolve_device
 from pytest_vbench.video import VideoError, load_video, middle_indices, opencv_frames
+
 from synthetic import noise_frames, write_video
 
 

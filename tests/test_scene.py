@@ -16,14 +16,14 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("timm")
 pytest.importorskip("transformers")
 
-from synthetic import noise_frames, write_video
-
 from pytest_vbench import fake_checkpoints
 from pytest_vbench.dimensions import scene
 from pytest_vbench.models.checkpoint import CheckpointError
 from pytest_vbench.runtime import Runtime
 from pytest_vbench.suite import Case
 from pytest_vbench.video import VideoError
+
+from synthetic import noise_frames, write_video
 
 LAYOUT = Path(__file__).parent / "parity" / "tag2text_official_layout.json"
 CKPT = "caption_model/tag2text_swin_14m.pth"

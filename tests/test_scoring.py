@@ -102,7 +102,7 @@ def test_sums_are_order_independent_to_the_last_bit():
     rng = random.Random(0)
     values = [rng.random() * 10 ** rng.randint(-8, 3) for _ in range(2000)]
     results = set()
-    for seed in range(5):
+    for _ in range(5):
         rng.shuffle(values)
         t = DimensionTotal("temporal_flickering")
         for v in values:

@@ -16,14 +16,15 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
-from checkpoints_motion import write_raft_calibrated  # noqa: E402
 from pytest_vbench import static_filter as sf  # noqa: E402
 from pytest_vbench.cli import main as cli_main  # noqa: E402
 from pytest_vbench.dimensions import DIMENSIONS  # noqa: E402
 from pytest_vbench.dimensions import temporal_flickering as tf  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef, load_suite, standard_cases  # noqa: E402
-from tools_fingerprint import fingerprint  # noqa: E402
+
+from checkpoints_motion import write_raft_calibrated  # noqa: E402
+from parity_harness import FINGERPRINT_REL, fingerprint  # noqa: E402
 
 HERE = Path(__file__).parent
 REF = json.loads((HERE / "parity" / "static_filter.json").read_text())
@@ -60,7 +61,10 @@ def test_top_magnitude_is_two_percent_of_the_padded_frame():
     flow = np.zeros((10, 10, 2), np.float32)
     flow[0, 0] = (3, 4)  # magnitude 5
     flow[0, 1] = (0, 1)
-    assert sf.top_magnitude(flow) == pytest.approx(3.0)  # int(100 * 0.02) = 2 largest: (5 + 1) / 2
+    from pytest_vbench.dimensions.dynamic_degree import top_magnitude
+
+    assert top_magnitude(flow, sf.FRACTION) == pytest.approx(3.0)  # int(100 * 0.02) = 2 largest: (5 + 1) / 2
+    assert top_magnitude(flow) == pytest.approx(1.2)  # dynamic_degree: int(100 * 0.05) = 5 largest: (5 + 1) / 5
 
 
 # --- parity with the official per-pair scores -------------------------------------------------------
@@ -69,7 +73,7 @@ def test_top_magnitude_is_two_percent_of_the_padded_frame():
 def model(tmp_path_factory):
     d = tmp_path_factory.mktemp("raftcal")
     path = write_raft_calibrated(d, seed=0)
-    assert fingerprint([path]) == pytest.approx(REF["fingerprint"], rel=1e-12)
+    assert fingerprint([path]) == pytest.approx(REF["fingerprint"], rel=FINGERPRINT_REL)
     return Runtime("cpu", d)
 
 
@@ -129,7 +133,7 @@ def test_score_case_selects_like_the_official_command(official_verdicts):
     outcomes = tf.score_case(videos, case, _RT())
     chosen = [v.path.name for v, o in sorted(zip(videos, outcomes), key=lambda p: str(p[0].path)) if o.count]
     assert chosen == REF["selection"][PROMPT]["static_path"]
-    for v, o in zip(videos, outcomes):
+    for o in outcomes:
         if o.count:
             assert o.record == {"video_results": o.sum} and o.note.startswith("static, selected")
         else:

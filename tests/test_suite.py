@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from pytest_vbench.dimensions import DIMENSIONS, get, parse_list, UnknownDimension
-from pytest_vbench.suite import (SuiteError, custom_cases, load_suite, prompt_from_filename, standard_cases)
+from pytest_vbench.dimensions import DIMENSIONS, UnknownDimension, get, parse_list
+from pytest_vbench.suite import SuiteError, custom_cases, load_suite, prompt_from_filename, standard_cases
 
 
 def test_bundled_suite_is_the_official_file():

@@ -1,27 +1,26 @@
-"""scene / Tag2Text against the official references of the parity kit (``../shared/parity/tag2text``).
+"""scene / Tag2Text against the official references of the parity kit (``tests/parity/tag2text``).
 
-Skipped when the kit is absent (CI). Fast tier: the checkpoint layout of the kit's manifest, the
-decoded 384x384 frames, and the per-video rules applied to the official captions. Slow tier: the
-full-size kit checkpoint (regenerated bit-exactly by the kit's ``make_checkpoint.py`` into a cached
-test-data dir, or taken from ``$TAG2TEXT_KIT_CACHE``) through our model: every intermediate, the
-captions, the records and the dimension score (``tools/tag2text_kit_check.py`` does the comparing).
+The kit is committed; a missing file fails. Default tier: the checkpoint layout of the kit's
+manifest, the decoded 384x384 frames, and the per-video rules applied to the official captions.
+Slow tier: the full-size kit checkpoint (written bit-exactly from the manifest by
+``tests/parity_kits.py`` into pytest's cache dir, or taken from ``$TAG2TEXT_KIT_CACHE``) through our
+model: every intermediate, the captions, the records and the dimension score
+(``tools/tag2text_kit_check.py`` does the comparing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from parity_kits import KITS, build_kit_cache, cache_root, load_json
+
 ROOT = Path(__file__).resolve().parents[1]
-KIT = ROOT.parent / "shared" / "parity" / "tag2text"
-pytestmark = pytest.mark.skipif(not (KIT / "reference" / "scene.json").is_file(),
-                                reason=f"Tag2Text parity kit not found at {KIT}")
+KIT = KITS["tag2text"]
 
 
 def _tool():
@@ -33,13 +32,13 @@ def _tool():
 
 @pytest.fixture(scope="module")
 def ref() -> dict:
-    return json.loads((KIT / "reference" / "scene.json").read_text())
+    return load_json(KIT / "reference" / "scene.json")
 
 
 def test_writer_layout_is_the_kit_manifest():
     from pytest_vbench import fake_checkpoints
 
-    manifest = json.loads((KIT / "manifest.json").read_text())
+    manifest = load_json(KIT / "manifest.json")
     want = [(k, tuple(s), d, i["key"] if i["rule"] == "tie" else None) for k, s, d, i in manifest["tensors"]]
     ours = [(k, tuple(s), "int64" if kind == "ids" else "float32", kind[1] if isinstance(kind, tuple) else None)
             for k, s, kind in fake_checkpoints.tag2text_layout(**fake_checkpoints.TAG2TEXT_FULL)]
@@ -69,14 +68,39 @@ def test_rules_on_the_official_captions_give_the_official_records(ref):
 
 @pytest.fixture(scope="module")
 def kit_cache(request, tmp_path_factory) -> Path:
-    env = os.environ.get("TAG2TEXT_KIT_CACHE")
-    if env:
-        cache = Path(env)
-    elif getattr(request.config, "cache", None) is not None:  # absent under -p no:cacheprovider
-        cache = request.config.cache.mkdir("tag2text_kit")  # pytest's cache dir: built once, reused later
-    else:
-        cache = tmp_path_factory.mktemp("tag2text_kit")
-    return _tool().build_kit_cache(KIT, cache)
+    return build_kit_cache("tag2text", cache_root(request, tmp_path_factory, "tag2text", "TAG2TEXT_KIT_CACHE"))
+
+
+def test_kit_checkpoint_on_one_clip(ref, kit_cache):
+    """Default tier: the kit checkpoint through our Tag2Text on ``tower-0`` (about a minute with the write).
+
+    Frame 0's tag logits, tags above 0.7 and top-10 probabilities, then the dimension's own path for
+    all 16 frames: captions and the official record (tower-0 is the clip whose record counts 16/16).
+    """
+    import torch
+
+    from pytest_vbench.dimensions import scene
+    from pytest_vbench.runtime import Runtime
+
+    torch.set_num_threads(1)
+    tool = _tool()
+    name = "tower-0.mp4"
+    want = ref["videos"][name]
+    rt = Runtime("cpu", kit_cache)
+    frames = scene.read_frames(KIT / "videos" / name, rt)
+    with torch.no_grad():
+        out = rt.model("tag2text").caption_frames(scene.to_input(frames[:1]), full=True)
+    head = want["tag_head"][0]
+    ok, detail = tool._stats_ok(out["logits"][0], head["logits"])
+    assert ok, detail
+    probs = torch.sigmoid(out["logits"][0]).double()
+    assert torch.nonzero(probs > 0.7).flatten().tolist() == head["indices_above_0.7"]
+    top = [float(probs[i]) for i in head["top10_indices"]]
+    assert max(abs(a - b) for a, b in zip(top, head["top10_probs"])) <= tool.ABS
+    captions = scene.captions_for(frames, rt)
+    assert captions == want["captions"]
+    record = next(r for r in ref["records"] if r["video_path"] == name)
+    assert {"video_path": name, **scene.score_captions(captions, "tower").record} == record
 
 
 @pytest.mark.slow

@@ -19,14 +19,15 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("decord")
 pytest.importorskip("open_clip")
 
-import checkpoints_video_text as C  # noqa: E402
-
 from pytest_vbench.models import viclip as V  # noqa: E402
 from pytest_vbench.models.checkpoint import CheckpointError  # noqa: E402
 from pytest_vbench.models.clip_tokenizer import tokenize  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError  # noqa: E402
+
+import checkpoints_video_text as C  # noqa: E402
+from parity_harness import bar  # noqa: E402
 
 PARITY = Path(__file__).parent / "parity"
 DIMS = ("temporal_style", "overall_consistency")
@@ -129,12 +130,13 @@ def test_loader_is_strict_and_names_keys(tmp_path):
         V.load_file(p)
 
 
-def test_real_checkpoint_keys_when_present():
-    """The real ViCLIP file (if this machine has it) loads strictly into our module."""
+@pytest.mark.real_checkpoints
+def test_real_checkpoint_keys():
+    """The real ViCLIP file loads strictly into our module (``-m real_checkpoints``; fails when absent)."""
     cache = Path(os.environ.get("VBENCH_CACHE_DIR") or Path.home() / ".cache" / "vbench")
     path = cache / V.CKPT
-    if not path.is_file() or path.stat().st_size < 100_000_000:
-        pytest.skip(f"real checkpoint not present at {path}")
+    assert path.is_file() and path.stat().st_size > 100_000_000, \
+        f"real checkpoint not present at {path}: run `pytest-vbench download --dims temporal_style`"
     model = V.load_file(path)
     assert model.cfg == C.VICLIP_FULL
 
@@ -147,7 +149,7 @@ def test_tiny_parity_with_official(dim, tiny_cache, tmp_path):
     assert ref["config"] == C.VICLIP_TINY
     ours = run_dim(dim, ref, tiny_cache, tmp_path)
     diffs = [abs(ours[v["file"]] - v["video_results"]) for v in ref["videos"]]
-    assert max(diffs) < 1e-5, diffs
+    assert max(diffs) <= bar(dim), diffs
     # the frames differ enough that a constant answer would fail
     assert max(v["video_results"] for v in ref["videos"]) - min(v["video_results"] for v in ref["videos"]) > 1e-3
 

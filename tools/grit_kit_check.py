@@ -1,8 +1,8 @@
-"""Compare our GRiT with the official outputs of the parity kit (../shared/parity/grit), frame by frame.
+"""Compare our GRiT with the official outputs of the parity kit (tests/parity/grit), frame by frame.
 
     python tools/grit_kit_check.py --cache /work/kitcache/grit [--dims object_class] [--frames 0,1] [--videos NAME]
 
-The cache must hold the kit checkpoint and bert folder (kit README section 1). Prints the
+The cache must hold the kit checkpoint and bert folder (``tests/parity_kits.build_kit_cache``). Prints the
 differences of every recorded intermediate (frame 0 only: preprocessed, backbone, proposals,
 cascade stages) and of the outputs (kept boxes, scores, tokens, logprobs, descriptions, det_obj).
 """
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-KIT = ROOT.parent / "shared" / "parity" / "grit"
+KIT = ROOT / "tests" / "parity" / "grit"
 
 
 def stats(t: torch.Tensor) -> dict:

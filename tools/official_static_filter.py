@@ -24,9 +24,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
-    from easydict import EasyDict
-
     import vbench.cli.static_filter as sf
+    from easydict import EasyDict
 
     torch.set_num_threads(1)
     sf.DEVICE = "cpu"

@@ -18,7 +18,8 @@ from functools import partial
 
 
 def main():
-    job = json.load(open(sys.argv[1]))
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
     os.environ["VBENCH_CACHE_DIR"] = job["cache_dir"]
     import torch
     import torch.nn as nn
@@ -101,7 +102,8 @@ def main():
     out["versions"] = {p: md.version(p) for p in ("vbench", "torch", "torchvision", "timm", "numpy", "decord",
                                                   "opencv-python")
                        if _has(md, p)}
-    json.dump(out, open(sys.argv[2], "w"), indent=1)
+    with open(sys.argv[2], "w") as f:
+        json.dump(out, f, indent=1)
 
 
 def _has(md, name):

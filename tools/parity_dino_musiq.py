@@ -150,7 +150,7 @@ def driver(args) -> None:
                 if proc.returncode:
                     sys.exit(f"official worker failed ({family}, seed {seed}):\n{proc.stderr[-3000:]}")
                 refs[family]["runs"][str(seed)] = json.loads(out.read_text())
-    for family, ref in refs.items():
+    for ref in refs.values():
         path = PARITY / f"{ref['dimension']}_tiny.json"
         path.write_text(json.dumps(ref, indent=1) + "\n")
         print(f"wrote {path}")

@@ -30,8 +30,25 @@ SKIP = {"subject_consistency": {"single-0.mp4", "still-0.png"},
         "background_consistency": {"single-0.mp4", "still-0.png"}}
 
 
+def abs_sum(obj: object) -> float:
+    """Sum of |w| over every floating tensor in ``obj``, however deeply nested in dicts, lists, tuples."""
+    import torch
+
+    if torch.is_tensor(obj):
+        return float(obj.double().abs().sum()) if obj.is_floating_point() else 0.0
+    if isinstance(obj, dict):
+        return sum((abs_sum(v) for v in obj.values()), 0.0)
+    if isinstance(obj, (list, tuple)):
+        return sum((abs_sum(v) for v in obj), 0.0)
+    return 0.0
+
+
 def fingerprint(paths: list[Path]) -> float:
-    """Sum of |w| over every tensor of the checkpoints (detects a generator that drifted)."""
+    """Sum of |w| over every tensor of the checkpoints, nested containers included (detects a drifted generator).
+
+    Checkpoints that wrap their weights (AMT's ``{"state_dict": ...}``, GRiT's ``{"model": ...}``)
+    count fully; a result of 0 means the fingerprint saw no weights and is refused.
+    """
     import torch
 
     from pytest_vbench.models.clip import is_torchscript
@@ -40,9 +57,9 @@ def fingerprint(paths: list[Path]) -> float:
     for p in paths:
         obj = (torch.jit.load(str(p), map_location="cpu").state_dict() if is_torchscript(p)
                else torch.load(p, map_location="cpu", weights_only=True))
-        for v in obj.values():
-            if torch.is_tensor(v) and v.is_floating_point():
-                total += float(v.double().abs().sum())
+        total += abs_sum(obj)
+    if not total > 0:
+        raise ValueError(f"fingerprint of {[str(p) for p in paths]} is {total}: no floating weights found")
     return total
 
 

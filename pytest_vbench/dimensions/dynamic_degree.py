@@ -15,10 +15,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..scoring import VideoScore
 from ..video import VideoError, opencv_fps, opencv_frames
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+    from ..suite import Case, VideoRef
 
 BATCH: int | None = None  # frame pairs per RAFT pass; None: models.raft.pairs_per_pass (1 on the CPU)
 #: RAFT's coarsest correlation level is 1/64 of the padded frame; with a side of 1 its bilinear lookup
@@ -48,7 +56,7 @@ def moved(scores: list[float], thres: float, count_num: int) -> bool:
     return False
 
 
-def pad8(x):
+def pad8(x: Any) -> Any:
     """RAFT's ``InputPadder`` ('sintel' mode): replicate-pad H and W up to a multiple of 8."""
     import torch.nn.functional as F
 
@@ -57,29 +65,40 @@ def pad8(x):
     return F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2], mode="replicate")
 
 
-def top_magnitude(flow_hw2: np.ndarray) -> float:
-    """Mean of the 5 % largest flow magnitudes (float32, as the official ``get_score``)."""
+#: fraction of the largest flow magnitudes averaged per pair (official ``get_score``)
+FRACTION = 0.05
+
+
+def top_magnitude(flow_hw2: np.ndarray, fraction: float = FRACTION) -> float:
+    """Mean of the ``fraction`` largest flow magnitudes (float32, as the official ``get_score``).
+
+    dynamic_degree uses 5 %, the static filter of temporal_flickering 2 %.
+    """
     rad = np.sqrt(np.square(flow_hw2[..., 0]) + np.square(flow_hw2[..., 1])).flatten()
-    cut = int(rad.size * 0.05)
-    return np.mean(np.abs(np.sort(-rad))[:cut]).item()  # contiguous, descending: the same float32 sum
+    cut = int(rad.size * fraction)
+    return float(np.mean(np.abs(np.sort(-rad))[:cut]).item())  # contiguous, descending: the same float32 sum
 
 
-def pair_scores(model, frames, device: str, batch: int | None = None) -> list[float]:
-    """Scores of consecutive pairs of an iterable of RGB uint8 ``(H, W, 3)`` frames, ``batch`` pairs a pass."""
+def pair_scores(model: Any, frames: Iterable[np.ndarray], device: str, batch: int | None = None,
+                fraction: float = FRACTION) -> list[float]:
+    """Scores of consecutive pairs of an iterable of RGB uint8 ``(H, W, 3)`` frames, ``batch`` pairs a pass.
+
+    The one RAFT scoring of the package: dynamic_degree and the static filter both call it.
+    """
     import torch
 
     from ..models.raft import flow, pairs_per_pass
 
     scores: list[float] = []
-    window: list = []
+    window: list[Any] = []
 
-    def run(pairs_from):
+    def run(pairs_from: list[Any]) -> None:
         a = torch.stack(pairs_from[:-1]).to(device)
         b = torch.stack(pairs_from[1:]).to(device)
         with torch.no_grad():
             fl = flow(model, pad8(a), pad8(b))
         for f in fl.permute(0, 2, 3, 1).cpu().numpy():
-            scores.append(top_magnitude(f))
+            scores.append(top_magnitude(f, fraction))
 
     for frame in frames:
         if batch is None:
@@ -93,27 +112,46 @@ def pair_scores(model, frames, device: str, batch: int | None = None) -> list[fl
     return scores
 
 
-def score_video(video, case, runtime) -> VideoScore:
-    """Score one video."""
-    import cv2
+def too_small(hw: tuple[int, int]) -> bool:
+    """True when RAFT cannot score frames of ``hw`` (padded to a multiple of 8, under :data:`MIN_SIDE`)."""
+    return min(-(-d // 8) * 8 for d in hw) < MIN_SIDE
 
-    interval = frame_interval(opencv_fps(video.path))
-    kept = {"n": 0, "hw": None}
 
-    def sampled():
-        for i, bgr in enumerate(opencv_frames(video.path)):
-            if i % interval:
+class RGBFrames:
+    """OpenCV frames of a video (every ``step``-th), BGR->RGB, remembering the size and count for ``params``."""
+
+    def __init__(self, path: str | Path, step: int = 1) -> None:
+        self.path, self.step = path, step
+        self.hw: tuple[int, int] | None = None
+        self.count = 0
+        self.first: np.ndarray | None = None
+        self.last: np.ndarray | None = None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import cv2
+
+        for i, bgr in enumerate(opencv_frames(self.path)):
+            if i % self.step:
                 continue
-            if kept["hw"] is None:
-                kept["hw"] = bgr.shape[:2]
-                if min(-(-d // 8) * 8 for d in bgr.shape[:2]) < MIN_SIDE:
-                    raise VideoError(f"{video.path}: frames of {bgr.shape[1]}x{bgr.shape[0]} are too small for "
+            if self.hw is None:
+                self.hw = (int(bgr.shape[0]), int(bgr.shape[1]))
+                if too_small(self.hw):
+                    raise VideoError(f"{self.path}: frames of {bgr.shape[1]}x{bgr.shape[0]} are too small for "
                                      f"RAFT's correlation pyramid (needs at least {MIN_SIDE} px on each side; "
                                      f"the official code returns NaN scores and False here)")
-            kept["n"] += 1
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            self.count += 1
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            if self.first is None:
+                self.first = rgb
+            self.last = rgb
+            yield rgb
 
-    scores = pair_scores(runtime.model("raft"), sampled(), runtime.device)
-    thres, count_num = params(kept["hw"], kept["n"])
+
+def score_video(video: VideoRef, case: Case, runtime: Runtime) -> VideoScore:
+    """Score one video."""
+    frames = RGBFrames(video.path, frame_interval(opencv_fps(video.path)))
+    scores = pair_scores(runtime.model("raft"), frames, runtime.device)
+    assert frames.hw is not None  # opencv_frames raises a VideoError when it decodes no frame
+    thres, count_num = params(frames.hw, frames.count)
     value = moved(scores, thres, count_num)
     return VideoScore(float(value), 1, {"video_results": value})

@@ -109,7 +109,7 @@ def pair_diffs(model, frames, device: str = "cpu", batch: int | None = None) -> 
             odds.append(frame)
         else:
             evens.append(to_input(frame))
-            if len(evens) == batch + 1:
+            if len(evens) == (batch or 1) + 1:  # batch is set on frame 0
                 run()
     if len(evens) > 1:
         run()

@@ -93,5 +93,5 @@ def score_case(videos, case, runtime) -> list:
         import warnings
 
         warnings.warn(f"temporal_flickering: prompt {case.prompt!r} has {selected} static videos among "
-                      f"{len(videos)} candidates (the official filter warns and scores those)")
+                      f"{len(videos)} candidates (the official filter warns and scores those)", stacklevel=2)
     return [outcomes[str(v.path)] for v in videos]

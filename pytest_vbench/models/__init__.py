@@ -25,6 +25,24 @@ LOADERS: dict[str, str] = {
     "vqa": "vqa:load",
 }
 
+#: family -> top-level packages its loader imports (beyond the core dependencies); a dimension using
+#: the family is "implemented" only when all of them can be imported (tests/test_table.py checks
+#: this against the loaders' imports)
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "tag2text": ("torch", "timm", "transformers"),
+    "musiq": ("torch", "pyiqa"),
+    "dino": ("torch", "timm"),
+    "raft": ("torch", "torchvision"),
+    "amt": ("torch",),
+    "clip_b32": ("torch", "open_clip"),
+    "clip_l14": ("torch", "open_clip"),
+    "aesthetic": ("torch", "open_clip"),
+    "viclip": ("torch", "torchvision", "decord"),
+    "umt": ("torch",),
+    "grit": ("torch", "torchvision"),
+    "vqa": ("torch", "torchvision", "transformers", "decord"),
+}
+
 
 class ModelUnavailable(RuntimeError):
     """A family that this installation cannot load (no loader, or a missing optional dependency)."""

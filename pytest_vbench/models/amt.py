@@ -178,7 +178,9 @@ class UpdateBlock(nn.Module):
         self.flow_head = head(hidden, 4)
 
     def forward(self, feat, flow, corr):
-        lrelu = lambda t: F.leaky_relu(t, 0.1)
+        def lrelu(t):
+            return F.leaky_relu(t, 0.1)
+
         if self.factor is not None:
             feat = _up(feat, 1 / self.factor)
         motion = torch.cat([lrelu(self.convc1(corr)), lrelu(self.convf2(lrelu(self.convf1(flow))))], 1)

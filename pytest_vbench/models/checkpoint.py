@@ -230,7 +230,7 @@ def load_state_dict(path: Path, *, unwrap: tuple[str, ...] = (), strip_prefix: s
     return obj
 
 
-def check_keys(model, state: dict, path: Path, *, ignore: tuple[str, ...] = ()) -> None:
+def check_keys(model, state: dict, path: Path | str, *, ignore: tuple[str, ...] = ()) -> None:
     """Fail, naming the keys, when ``state`` does not fill ``model`` exactly (strict loading with a message)."""
     expected = set(model.state_dict())
     got = set(state)
@@ -275,3 +275,18 @@ def no_random_init():
     finally:
         for name, fn in saved.items():
             setattr(torch.Tensor, name, fn)
+
+
+def adopt(model, state: dict, path: Path | str, what: str):
+    """Fill a model built on the meta device with ``state`` exactly: strict keys, tensors adopted, eval mode.
+
+    The strict sequence of the families built without random initialisation (DINO, MUSIQ):
+    :func:`check_keys` (a message naming missing/unexpected keys), ``load_state_dict(strict=True,
+    assign=True)``, then a check that no parameter or buffer is left on the meta device.
+    """
+    check_keys(model, state, path)
+    model.load_state_dict(state, strict=True, assign=True)
+    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if leftover:
+        raise CheckpointError(f"{path}: {what} tensors not filled by the checkpoint: {leftover[:5]}")
+    return model.eval()

@@ -14,10 +14,10 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 import re
+from functools import partial
 
-from .checkpoint import CheckpointError, check_keys, load_state_dict, resolve
+from .checkpoint import CheckpointError, adopt, load_state_dict, resolve
 
 FILE = "dino_model/dino_vitbase16_pretrain.pth"
 
@@ -46,12 +46,7 @@ def build(state: dict, path=None):
         model = VisionTransformer(**config_from_state(state), norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))
     for block in model.blocks:
         block.attn.fused_attn = False  # DINO computes softmax(q k^T * scale) v explicitly
-    check_keys(model, state, path or "DINO checkpoint")
-    model.load_state_dict(state, strict=True, assign=True)
-    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
-    if leftover:
-        raise CheckpointError(f"{path}: DINO tensors not filled by the checkpoint: {leftover[:5]}")
-    return model.eval()
+    return adopt(model, state, path or "DINO checkpoint", "DINO")
 
 
 def dino_pos_embed(model, gh: int, gw: int, square: bool | None = None):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .checkpoint import CheckpointError, check_keys, load_state_dict, resolve
+from .checkpoint import CheckpointError, adopt, load_state_dict, resolve
 
 FILE = "pyiqa_model/musiq_spaq_ckpt-358bb6af.pth"
 
@@ -34,12 +34,7 @@ def build(state: dict, path=None):
 
     with torch.device("meta"):  # no random initialisation: the checkpoint's tensors are adopted as they are
         model = MUSIQ(pretrained=False, **config_from_state(state))
-    check_keys(model, state, path or "MUSIQ checkpoint")
-    model.load_state_dict(state, strict=True, assign=True)
-    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
-    if leftover:
-        raise CheckpointError(f"{path}: MUSIQ tensors not filled by the checkpoint: {leftover[:5]}")
-    return model.eval()
+    return adopt(model, state, path or "MUSIQ checkpoint", "MUSIQ")
 
 
 def load(runtime):

@@ -40,7 +40,7 @@ class ViTConfig:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_state_dict(cls, sd: dict, prefix: str = "backbone.") -> "ViTConfig":
+    def from_state_dict(cls, sd: dict, prefix: str = "backbone.") -> ViTConfig:
         """Sizes read from the checkpoint; global blocks are those whose rel_pos table is not the window's."""
         bu = prefix + "bottom_up."
         dim = sd[bu + "patch_embed.proj.weight"].shape[0]

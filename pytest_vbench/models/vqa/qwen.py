@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -75,8 +76,8 @@ def frame_count(total: int, video_fps: float, fps: float | None, nframes: int | 
     else:
         min_frames = _ceil(FPS_MIN_FRAMES, FRAME_FACTOR)
         max_frames = _floor(min(FPS_MAX_FRAMES, total), FRAME_FACTOR)
-        n = total / video_fps * fps
-        n = _floor(min(min(max(n, min_frames), max_frames), total), FRAME_FACTOR)
+        wanted = total / video_fps * (fps if fps is not None else 0.0)  # fps is set when nframes is not
+        n = _floor(min(min(max(wanted, min_frames), max_frames), total), FRAME_FACTOR)
     if not FRAME_FACTOR <= n <= total:
         raise ValueError(f"{n} frames asked of a video of {total}: need between {FRAME_FACTOR} and {total}")
     return n
@@ -121,8 +122,8 @@ def patchify(frames: torch.Tensor, mean, std, patch: int = 14, temporal: int = 2
 class QwenVQA:
     """A loaded Qwen2.5-VL snapshot that scores (video, prompt) pairs."""
 
-    model: object
-    tokenizer: object
+    model: Any
+    tokenizer: Any
     chat_template: str
     mean: tuple
     std: tuple
@@ -189,7 +190,8 @@ class QwenVQA:
         from .answer import answer_probability
 
         inputs = self.inputs(frames, question)
-        grid = tuple(int(v) for v in inputs["video_grid_thw"][0])
+        t, h, w = (int(v) for v in inputs["video_grid_thw"][0])
+        grid = (t, h, w)
         position_ids = self.positions(inputs["input_ids"], grid, float(inputs["second_per_grid_ts"][0]))
         answer_id = self.tokenizer.encode(answer)[0]
         with torch.inference_mode():

@@ -233,7 +233,7 @@ def write_videos(folder: Path, specs: dict | None = None) -> list[Path]:
         base = cv2.resize(rng.integers(0, 256, (h // 8 + 2, w // 8 + 2, 3), dtype=np.uint8), (w + 16, h + 16),
                           interpolation=cv2.INTER_CUBIC)
         path = folder / name
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
         if not writer.isOpened():
             raise RuntimeError(f"cannot open an mp4v writer for {path}")
         for i in range(n):
