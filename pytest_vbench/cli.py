@@ -228,7 +228,7 @@ def run_lock(args: argparse.Namespace) -> int:
             (c.sha256_prefix is not None and not digest.startswith(c.sha256_prefix))
         if differs and not args.accept_unofficial:
             print(f"pytest-vbench lock: {path} has sha256 {digest}, which differs from the published sha256 "
-                  f"{official or c.sha256_prefix + '...'}: not recorded (--accept-unofficial records it)",
+                  f"{official or (c.sha256_prefix or '') + '...'}: not recorded (--accept-unofficial records it)",
                   file=sys.stderr)
             failed += 1
             continue

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from .dimensions import DIMENSIONS, GROUPS
 from .gate import GateError
@@ -144,7 +145,7 @@ def parse_resamples(value, where: str = "--vbench-resamples") -> int:
 
 def read_config(data: dict, where: str) -> dict:
     """The comparison keys of a YAML config mapping, parsed (``max_drop``, ``confidence``, ``resamples``)."""
-    out = {}
+    out: dict[str, Any] = {}
     if data.get("max_drop") is not None:
         out["max_drop"] = parse_max_drop(data["max_drop"], where)
     if data.get("confidence") is not None:
@@ -274,16 +275,19 @@ def load_report(path: str | Path, what: str = "baseline") -> dict:
 
 
 # ------------------------------------------------------------------------------------ pairing
+#: per name: (baseline, current, delta, low, high, p_drop, p_gain)
+Stats = tuple[float, float, float, float, float, float, float]
+
 @dataclass
 class Paired:
     """Per-prompt sums and counts of both runs over the prompts they share (rows) and dimensions (columns)."""
 
     dims: list[str]
     prompts: list[str]
-    base_sum: object  # numpy arrays, shape (prompts, dims)
-    base_count: object
-    cur_sum: object
-    cur_count: object
+    base_sum: Any  # numpy arrays, shape (prompts, dims)
+    base_count: Any
+    cur_sum: Any
+    cur_count: Any
     only_baseline: list[tuple[str, str]]
     only_current: list[tuple[str, str]]
 
@@ -316,7 +320,7 @@ def pair(baseline: dict, current: dict) -> Paired:
         return (rank[k[0]], k[1])
     only_b = sorted((k for k in b if k not in c or not c[k][1]), key=key)
     only_c = sorted((k for k in c if k not in b or not b[k][1]), key=key)
-    return Paired(dims, prompts, *arrays, only_b, only_c)
+    return Paired(dims, prompts, arrays[0], arrays[1], arrays[2], arrays[3], only_b, only_c)
 
 
 # ------------------------------------------------------------------------------------ bootstrap
@@ -452,7 +456,7 @@ def _blocks(total: int):
 
 
 def bootstrap(paired: Paired, confidence: float = DEFAULT_CONFIDENCE, resamples: int = DEFAULT_RESAMPLES,
-              seed: int = DEFAULT_SEED, missing_as_zero: bool = False) -> dict[str, tuple]:
+              seed: int = DEFAULT_SEED, missing_as_zero: bool = False) -> dict[str, Stats]:
     """Per name: (baseline, current, delta, low, high, p_drop, p_gain).
 
     The interval is the percentile interval of the paired bootstrap over prompts. The one-sided
@@ -672,13 +676,13 @@ def check_shards(shards: list[dict], names: list[str] | None = None) -> dict | N
         raise CompareError("cannot merge these reports:\n  - " + "\n  - ".join(problems)
                            + "\nmerge the reports of disjoint shards of one run (same suite, samples, "
                              "implementations and checkpoints)")
-    ids = [s.get("identity") for s in shards if s.get("identity") is not None]
+    ids: list[dict[str, Any]] = [s["identity"] for s in shards if s.get("identity") is not None]
     if not ids:
         return None
-    merged = {**ids[0], "implementations": {}, "checkpoints": {}}  # shards may select different dimensions
-    for i in ids:
-        merged["implementations"].update(i.get("implementations") or {})
-        merged["checkpoints"].update(i.get("checkpoints") or {})
+    merged: dict[str, Any] = {**ids[0], "implementations": {}, "checkpoints": {}}  # shards may select different dimensions
+    for ident in ids:
+        merged["implementations"].update(ident.get("implementations") or {})
+        merged["checkpoints"].update(ident.get("checkpoints") or {})
     rank = {n: k for k, n in enumerate(DIMENSIONS)}
     merged["implementations"] = dict(sorted(merged["implementations"].items(), key=lambda kv: rank.get(kv[0], 99)))
     merged["checkpoints"] = dict(sorted(merged["checkpoints"].items()))

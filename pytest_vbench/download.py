@@ -91,7 +91,7 @@ def _opener(allow_http: bool, context: Any = None) -> urllib.request.OpenerDirec
         handlers.append(urllib.request.HTTPSHandler(context=context))
     opener = urllib.request.build_opener(*handlers)
     # only http(s): no file:// or ftp:// handler is reachable even through a proxy setting
-    opener.handlers = [h for h in opener.handlers if not isinstance(
+    opener.handlers = [h for h in opener.handlers if not isinstance(  # type: ignore[attr-defined]
         h, (urllib.request.FileHandler, urllib.request.FTPHandler, urllib.request.DataHandler))]
     return opener
 

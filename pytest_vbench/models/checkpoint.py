@@ -119,7 +119,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
                  + int.from_bytes(header[28:30], "little"))
         buf = bytearray(nbytes)
         view, got = memoryview(buf), 0
-        while got < nbytes and (n := raw.readinto(view[got:])):
+        while got < nbytes and (n := raw.readinto(view[got:])):  # type: ignore[attr-defined]
             got += n
         if got != nbytes or zlib.crc32(buf) != info.CRC:
             raise pickle.UnpicklingError(f"storage {info.filename} is truncated or damaged (CRC)")
