@@ -60,6 +60,7 @@ def bench_flicker() -> None:
 FAKE_PLUGIN = textwrap.dedent('''
     import pytest
     from pytest_vbench import dimensions, runner, weights
+    from pytest_vbench.results import CaseResult
 
     dimensions.Dimension.implemented = property(lambda self: True)
     weights.preflight = lambda dims, cache_dir: None
@@ -68,8 +69,8 @@ FAKE_PLUGIN = textwrap.dedent('''
         videos = [{"video": f"{case.prompt}-{i}.mp4", "path": f"/v/{case.prompt}-{i}.mp4", "sample": i,
                    "sum": 0.9 + i / 100, "count": 1, "record": {"video_results": 0.9 + i / 100},
                    "seconds": 0.0} for i in range(5)]
-        return {"dimension": case.dimension, "prompt": case.prompt, "order": case.order,
-                "folder": case.dim.folder, "videos": videos, "errors": [], "missing": [], "seconds": 0.0}
+        return CaseResult.from_json({"dimension": case.dimension, "prompt": case.prompt, "order": case.order,
+                                     "folder": case.dim.folder, "videos": videos, "errors": [], "missing": []})
 
     runner.run_case = fake_run_case
 ''')
