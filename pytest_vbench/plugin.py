@@ -335,9 +335,12 @@ def _preflight(session: VBenchSession) -> None:
         from . import weights
     except ImportError:  # pragma: no cover - weights ships with the package
         return
+    from .static_filter import filters
+
+    optional = sorted({c.dimension for c in session.cases if filters(c)})  # RAFT for the static filter
     problems = weights.preflight([d.name for d in session.dims], session.cache_dir,  # lock: issue 13
                                  force=session.config.getoption("vbench_verify_checkpoints"),
-                                 lock=weights.find_lock(session.config.rootpath))
+                                 lock=weights.find_lock(session.config.rootpath), optional=optional)
     if problems:
         raise pytest.UsageError(problems)
     if "vqa" in session.options:

@@ -22,6 +22,7 @@ from .dimensions import DIMENSIONS, EXTRA, Dimension
 #: suffixes the official loader reads (case-sensitive there; we look them up in this order)
 VIDEO_SUFFIXES = (".mp4", ".gif", ".png")
 BUNDLED_SUITE = "VBench_full_info.json"
+STANDARD_SAMPLES = 5  # videos per prompt of the official evaluation; more are static-filter candidates
 
 
 class SuiteError(ValueError):
@@ -51,6 +52,8 @@ class Case:
     aux: dict | None = None
     videos: list[VideoRef] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # expected file names not found
+    #: temporal_flickering with static-filter candidates: how many static videos to keep (--vbench-samples)
+    keep: int | None = None
 
     @property
     def dim(self) -> Dimension:
@@ -152,9 +155,16 @@ def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, sample
                     case.missing.append(f"{stem}{VIDEO_SUFFIXES[0]}")
                 else:
                     case.videos.append(VideoRef(path, i))
-            if dim.name == "temporal_flickering" and find_video(videos_dir, dim, f"{prompt}-{samples}"):
-                # candidates {prompt}-5.. for the static filter (the official recipe makes -0..-24)
-                i, misses = samples, 0
+            first_extra = max(samples, STANDARD_SAMPLES)
+            if dim.name == "temporal_flickering" and find_video(videos_dir, dim, f"{prompt}-{first_extra}"):
+                # candidates {prompt}-5.. for the static filter (the official recipe makes -0..-24); the
+                # filter keeps `samples` static videos among all candidates
+                case.keep = samples
+                for i in range(samples, first_extra):
+                    path = find_video(videos_dir, dim, f"{prompt}-{i}")
+                    if path is not None:
+                        case.videos.append(VideoRef(path, i))
+                i, misses = first_extra, 0
                 while misses < 10:  # tolerate small gaps
                     path = find_video(videos_dir, dim, f"{prompt}-{i}")
                     if path is None:
