@@ -194,10 +194,6 @@ def render_html(report: dict, baseline: dict | None = None, comparison=None) -> 
 
 def write_html(report: dict, path: str | os.PathLike, baseline: dict | None = None, comparison=None) -> Path:
     """Write the HTML page atomically; returns its path."""
-    p = Path(path)
-    text = render_html(report, baseline, comparison)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    from .report import Output, write_outputs
+
+    return write_outputs([Output(Path(path), render_html(report, baseline, comparison))])[0]

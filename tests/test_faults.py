@@ -141,6 +141,9 @@ def test_outputs_are_usage_errors_before_any_item_or_complete_or_absent(pytester
     result = run(pytester, *base, "--vbench-json", tmp_path / "x", "--vbench-markdown", tmp_path / "x")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--vbench-markdown and --vbench-json both write*"])
+    result = run(pytester, *base, "--vbench-device", "gpu")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--vbench-device: unknown device 'gpu'*"])
     # a full disk: one clear line, the summary still printed, no file and no .part left
     faults({"nothing": "enospc"})
     (tmp_path / "s.md").write_text("earlier step\n")
