@@ -127,6 +127,10 @@ class CaseResult:
         if not self.videos and not self.errors:
             lines.append(f"no video found for prompt {self.prompt!r} ({self.dimension}); expected one of: "
                          f"{', '.join(self.missing)} in the videos directory or its '{self.folder}/' subfolder")
+            if any(len(m.encode("utf-8", "surrogateescape")) > 255 for m in self.missing):
+                lines.append("these file names are longer than 255 bytes, which most file systems cannot store: "
+                             "shorten the prompts in the suite, or use --vbench-mode custom with a "
+                             "--vbench-prompt-file that maps short file names to the prompts")
         lines += [e.error for e in self.errors]
         return "\n".join(lines)
 

@@ -11,6 +11,7 @@ scored. Only ``KeyboardInterrupt`` (Ctrl-C, and SIGTERM, which the plugin turns 
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import traceback
 from typing import Any
@@ -21,6 +22,21 @@ from .suite import Case, VideoRef
 from .video import VideoError
 
 
+def shown(path: object) -> str:
+    """A path as text that any writer can encode: bytes that are not UTF-8 appear as ``\\xNN``."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
+def _bad_name(video: VideoRef) -> VideoError | None:
+    """A file name that is not valid UTF-8 never reaches a decoder (OpenCV crashed on one)."""
+    try:
+        str(video.path).encode("utf-8")
+    except UnicodeEncodeError:
+        return VideoError(f"{shown(video.path)}: the file name is not valid UTF-8; rename the file (prompts are "
+                          f"read from UTF-8 names)")
+    return None
+
+
 def failure(video: VideoRef, exc: BaseException) -> VideoFailure:
     """The per-video failure for any exception: the message names the file, a bug also shows where it happened."""
     if isinstance(exc, VideoError) or (exc.__traceback__ is None and str(video.path) in str(exc)):
@@ -29,9 +45,11 @@ def failure(video: VideoRef, exc: BaseException) -> VideoFailure:
         where = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)).rstrip()
         message = f"{type(exc).__name__}: {exc}\n{where}" if exc.__traceback__ is not None \
             else f"{type(exc).__name__}: {exc}"
-    if str(video.path) not in message:
-        message = f"{video.path}: {message}"
-    return VideoFailure(video.name, str(video.path), video.sample, message)
+    path = shown(video.path)
+    message = shown(message)
+    if path not in message:
+        message = f"{path}: {message}"
+    return VideoFailure(shown(video.name), path, video.sample, message)
 
 
 def _outcome(video: VideoRef, outcome: Any, seconds: float) -> VideoResult | VideoFailure:
@@ -40,7 +58,7 @@ def _outcome(video: VideoRef, outcome: Any, seconds: float) -> VideoResult | Vid
     if not isinstance(outcome, VideoScore):
         return failure(video, TypeError(f"the dimension returned {type(outcome).__name__}, not a VideoScore"))
     try:
-        return VideoResult(video.name, str(video.path), video.sample, float(outcome.sum), int(outcome.count),
+        return VideoResult(shown(video.name), shown(video.path), video.sample, float(outcome.sum), int(outcome.count),
                            outcome.record, outcome.note, round(seconds, 6))
     except (TypeError, ValueError, OverflowError) as exc:  # int(nan) and friends
         return failure(video, exc)
@@ -50,32 +68,39 @@ def run_case(case: Case, runtime: Any) -> CaseResult:
     """Score every video of ``case``; return its result (never raises, except KeyboardInterrupt)."""
     result = CaseResult(case.dimension, case.prompt, case.order, case.dim.folder, missing=list(case.missing))
     started = time.perf_counter()
+    videos = []
+    for video in case.videos:
+        bad = _bad_name(video)
+        if bad is None:
+            videos.append(video)
+        else:
+            result.add(failure(video, bad))
     try:
         module = importlib.import_module(case.dim.module_name)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: B036 - SystemExit in an import fails the videos, not the session
-        for video in case.videos:
+        for video in videos:
             result.add(failure(video, exc))
         result.seconds = round(time.perf_counter() - started, 6)
         return result
     batch = getattr(module, "score_case", None)
     outcome: Any
-    if batch is not None and case.videos:
+    if batch is not None and videos:
         try:
-            outcomes = list(batch(case.videos, case, runtime))
-            if len(outcomes) != len(case.videos):
+            outcomes = list(batch(videos, case, runtime))
+            if len(outcomes) != len(videos):
                 raise RuntimeError(f"score_case of {case.dimension} returned {len(outcomes)} outcome(s) for "
-                                   f"{len(case.videos)} video(s)")
+                                   f"{len(videos)} video(s)")
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: B036 - the whole batch failed: every video gets the message
-            outcomes = [exc] * len(case.videos)
-        per = (time.perf_counter() - started) / len(case.videos)
-        for video, outcome in zip(case.videos, outcomes):
+            outcomes = [exc] * len(videos)
+        per = (time.perf_counter() - started) / len(videos)
+        for video, outcome in zip(videos, outcomes):
             result.add(_outcome(video, outcome, per))
     else:
-        for video in case.videos:
+        for video in videos:
             t0 = time.perf_counter()
             try:
                 outcome = module.score_video(video, case, runtime)

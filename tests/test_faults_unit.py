@@ -301,3 +301,39 @@ def test_sigterm_raises_keyboard_interrupt_while_installed():
         signals.received.clear()
     assert signal.getsignal(signal.SIGTERM) == before
 
+
+
+# ------------------------------------------------------------------------------------ names
+def test_custom_mode_names_cannot_take_the_process_down(tmp_path):
+    from pytest_vbench.dimensions import DIMENSIONS
+    from pytest_vbench.suite import custom_cases
+
+    d = tmp_path / "custom"
+    d.mkdir()
+    write_video(d / "caf\u00e9-0.mp4", noise_frames(1, n=3))  # NFC
+    write_video(d / "cafe\u0301-1.mp4", noise_frames(2, n=3))  # NFD: the same prompt
+    for junk in ("._caf\u00e9-0.mp4", ".hidden.mp4", "notes.txt", "frame.jpg"):
+        (d / junk).write_bytes(b"not a video")
+    bad = os.path.join(os.fsencode(d), b"bad\xff-0.mp4")  # not UTF-8: must never reach OpenCV
+    with open(bad, "wb") as fh:
+        fh.write(b"\x00" * 100)
+    cases, _ = custom_cases([DIMENSIONS["temporal_flickering"]], d)
+    assert {c.prompt: len(c.videos) for c in cases} == {"caf\u00e9": 2, "bad\\xff": 1}
+    result = run_case(next(c for c in cases if c.prompt == "bad\\xff"), Runtime("cpu"))
+    assert "the file name is not valid UTF-8" in result.errors[0].error
+    json.dumps(result.to_json(), ensure_ascii=False).encode("utf-8")  # writable as it is
+    assert run_case(next(c for c in cases if c.prompt == "caf\u00e9"), Runtime("cpu")).videos
+
+
+def test_suite_prompts_too_long_or_spelled_twice(tmp_path):
+    from pytest_vbench.dimensions import DIMENSIONS
+    from pytest_vbench.suite import Suite, standard_cases
+
+    long_prompt = "a very long prompt " * 20  # > 255 bytes as a file name
+    entries = [{"prompt_en": long_prompt, "dimension": ["temporal_flickering"]},
+               {"prompt_en": "caf\u00e9", "dimension": ["temporal_flickering"]},
+               {"prompt_en": "cafe\u0301", "dimension": ["temporal_flickering"]}]
+    cases = standard_cases(Suite(entries, "s", "0"), [DIMENSIONS["temporal_flickering"]], tmp_path)
+    assert [c.prompt for c in cases] == [long_prompt, "caf\u00e9"]  # NFC/NFD: one case
+    result = run_case(cases[0], Runtime("cpu"))
+    assert result.failed and "longer than 255 bytes" in result.failure_message()
