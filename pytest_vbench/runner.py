@@ -52,14 +52,26 @@ def failure(video: VideoRef, exc: BaseException) -> VideoFailure:
     return VideoFailure(shown(video.name), path, video.sample, message)
 
 
+def _short_read_note(video: VideoRef) -> str | None:
+    from .video import SHORT_READS
+
+    read = SHORT_READS.pop(str(video.path), None)
+    if read is None:
+        return None
+    return (f"the decoder read {read[0]} of the {read[1]} frames the container declares (a damaged or "
+            f"truncated file?); scored on the frames read, as the official code does")
+
+
 def _outcome(video: VideoRef, outcome: Any, seconds: float) -> VideoResult | VideoFailure:
+    short = _short_read_note(video)
     if isinstance(outcome, BaseException):
         return failure(video, outcome)
     if not isinstance(outcome, VideoScore):
         return failure(video, TypeError(f"the dimension returned {type(outcome).__name__}, not a VideoScore"))
     try:
+        note = "; ".join(n for n in (outcome.note, short) if n) or None
         return VideoResult(shown(video.name), shown(video.path), video.sample, float(outcome.sum), int(outcome.count),
-                           outcome.record, outcome.note, round(seconds, 6))
+                           outcome.record, note, round(seconds, 6))
     except (TypeError, ValueError, OverflowError) as exc:  # int(nan) and friends
         return failure(video, exc)
 

@@ -337,3 +337,53 @@ def test_suite_prompts_too_long_or_spelled_twice(tmp_path):
     assert [c.prompt for c in cases] == [long_prompt, "caf\u00e9"]  # NFC/NFD: one case
     result = run_case(cases[0], Runtime("cpu"))
     assert result.failed and "longer than 255 bytes" in result.failure_message()
+
+
+# ------------------------------------------------------------------------------------ odd videos
+def test_an_absurd_resize_fails_the_video_fast(tmp_path):
+    import numpy as np
+
+    from pytest_vbench.dimensions import background_consistency, subject_consistency
+    from pytest_vbench.video import VideoError, check_resize
+
+    class RT:
+        device = "cpu"
+
+        def decoded(self, path, decoder, load, **params):
+            return np.zeros((4, 1, 1000, 3), dtype=np.uint8)  # a 1x1000 video
+
+        def model(self, family):
+            raise AssertionError("no model may be loaded for this video")
+
+    video = VideoRef(tmp_path / "thin-0.mp4", 0)
+    for module in (subject_consistency, background_consistency):
+        with pytest.raises(VideoError, match="would become 224,000 pixels long"):
+            module.score_video(video, Case(module.__name__.rsplit(".", 1)[1], "thin", 0), RT())
+    check_resize("ok.mp4", 1080, 1920, 224, "x")  # an ordinary video passes
+
+
+def test_a_short_read_leaves_a_note_and_keeps_the_number(monkeypatch, flicker_case):
+    import cv2
+
+    from pytest_vbench.dimensions import temporal_flickering as tf
+
+    expected = tf.flicker_score(tf.opencv_frames(flicker_case.videos[0].path))
+    real = cv2.VideoCapture
+
+    class Declares16:
+        def __init__(self, path):
+            self.cap = real(path)
+
+        def get(self, prop):
+            return 16.0 if prop == cv2.CAP_PROP_FRAME_COUNT else self.cap.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self.cap, name)
+    monkeypatch.setattr(cv2, "VideoCapture", Declares16)
+    result = run_case(flicker_case, Runtime("cpu"))
+    assert [v.note for v in result.videos] == ["the decoder read 4 of the 16 frames the container declares (a "
+                                               "damaged or truncated file?); scored on the frames read, as the "
+                                               "official code does"] * 3
+    assert result.videos[0].sum == expected
+    monkeypatch.setattr(cv2, "VideoCapture", real)
+    assert [v.note for v in run_case(flicker_case, Runtime("cpu")).videos] == [None] * 3
