@@ -13,13 +13,19 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from .compare import Comparison
+    from .dimensions import Dimension
+    from .report import Results
     from .results import Tracker
+    from .runtime import Runtime
+    from .suite import Case
 
 PROPERTY = "vbench"
 
@@ -85,7 +91,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add_vqa_options(g, parser)
 
 
-def _add_vqa_options(group, parser: pytest.Parser) -> None:
+def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     """Options of the vqa_score dimension (model, templates, frames)."""
     group.addoption("--vbench-vqa-model", metavar="NAME", default=None,
                     help="vqa_score: model folder under <cache>/vqa_model/ (default qwen2.5-vl-7b)")
@@ -96,7 +102,7 @@ def _add_vqa_options(group, parser: pytest.Parser) -> None:
     parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
 
 
-def _vqa_options(config: pytest.Config) -> dict:
+def _vqa_options(config: pytest.Config) -> dict[str, Any]:
     """The vqa_score options as plain JSON (a usage error when invalid)."""
     from .models.vqa import VQAOptions
 
@@ -158,7 +164,7 @@ class VBenchSession:
 
         # gate: thresholds from ini, then config file, then command line (later ones add, never replace)
         self.thresholds = []
-        extra: dict = {}
+        extra: dict[str, Any] = {}
         try:
             for line in config.getini("vbench_fail_under"):
                 self.thresholds.append(gate.parse_threshold(line, "ini vbench_fail_under"))
@@ -194,16 +200,16 @@ class VBenchSession:
                 raise pytest.UsageError(f"--vbench-baseline {baseline}: {exc}") from None
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
         self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
-        self._runtime = None
+        self._runtime: Runtime | None = None
         #: reasons this run is partial on purpose (shards, present-only suites); see results.Completeness
         self.planned_partial: list[str] = []
         self.allow_partial = bool(opt("vbench_allow_partial"))
         self.tracker: Tracker | None = None
         self.write_error: str | None = None
-        self.results = None
-        self.report = None
-        self.verdict = None
-        self.comparison = None
+        self.results: Results | None = None
+        self.report: dict[str, Any] | None = None
+        self.verdict: dict[str, Any] | None = None
+        self.comparison: Comparison | None = None
         self.written: list[Path] = []
         if opt("vbench_html"):
             from .plots import require_matplotlib
@@ -225,7 +231,7 @@ class VBenchSession:
             raise pytest.UsageError(f"--vbench-samples must be a positive integer, got {samples!r}") from None
         return value
 
-    def _select_dims(self, in_suite: set[str] | None):
+    def _select_dims(self, in_suite: set[str] | None) -> list[Dimension]:
         """--vbench-dims (validated), else the implemented dimensions the suite (or custom mode) covers."""
         from . import dimensions
 
@@ -256,7 +262,7 @@ class VBenchSession:
         return dims
 
     # -- per process
-    def runtime(self, worker_id: str | None):
+    def runtime(self, worker_id: str | None) -> Runtime:
         """This process's runtime (created on first use: no torch import before an item runs)."""
         if self._runtime is None:
             from .runtime import Runtime, resolve_device
@@ -272,7 +278,10 @@ def _exit_reason(session: pytest.Session, status: int) -> str:
         return f"{session.testsfailed} item(s) failed"
     if status == pytest.ExitCode.INTERRUPTED:
         return "interrupted"
-    return pytest.ExitCode(status).name.lower().replace("_", " ") if status in iter(pytest.ExitCode) else ""
+    try:
+        return pytest.ExitCode(status).name.lower().replace("_", " ")
+    except ValueError:
+        return ""
 
 
 def _worker_id(config: pytest.Config) -> str | None:
@@ -298,7 +307,7 @@ def pytest_configure(config: pytest.Config) -> None:
             session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
         _check_start(session)
         _preflight(session)
-        config.pluginmanager.register(ResultsPlugin(session), "vbench-results")
+        config.pluginmanager.register(ResultsPlugin(session, session.results), "vbench-results")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -366,9 +375,10 @@ def _rewrite_keyword(config: pytest.Config) -> None:
     if not expr.strip():
         return
     tokens = re.split(r"(\(|\)|\s+)", expr)
-    out, run = [], []
+    out: list[str] = []
+    run: list[str] = []
 
-    def flush():
+    def flush() -> None:
         if run:
             out.append("_".join(run))
             run.clear()
@@ -389,7 +399,7 @@ def _rewrite_keyword(config: pytest.Config) -> None:
 class VBenchSuiteNode(pytest.Collector):
     """The root of the generated items (node id ``vbench``)."""
 
-    def collect(self):
+    def collect(self) -> Iterator[pytest.Item]:
         session: VBenchSession = self.config.stash[_KEY]
         for case in session.cases:
             # an explicit nodeid keeps --lf working: pytest >= 9 compares parsed ids ("name[params]")
@@ -401,7 +411,7 @@ class VBenchSuiteNode(pytest.Collector):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_make_collect_report(collector):
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
     """Append the vbench suite to the session's top-level collection."""
     outcome = yield
     if isinstance(collector, pytest.Session) and _KEY in collector.config.stash:
@@ -417,7 +427,7 @@ class VBenchFailure(Exception):
 class VBenchItem(pytest.Item):
     """One (dimension, prompt) case."""
 
-    def __init__(self, *, case, **kwargs):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
 
@@ -432,13 +442,13 @@ class VBenchItem(pytest.Item):
         if result.failed:
             raise VBenchFailure(result.failure_message())
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """A failed case shows its message, not a traceback."""
         if isinstance(excinfo.value, VBenchFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, None, str]:
         return self.config.stash[_KEY].videos, None, self.name
 
 
@@ -446,8 +456,9 @@ class VBenchItem(pytest.Item):
 class ResultsPlugin:
     """Controller-side hooks, registered only when vbench is active in the controller process."""
 
-    def __init__(self, vb: VBenchSession):
+    def __init__(self, vb: VBenchSession, results: Results):
         self.vb = vb
+        self.results = results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect each item's result from its report (the same path with and without xdist)."""
@@ -458,7 +469,7 @@ class ResultsPlugin:
                     result = json.loads(value)
                     node = getattr(report, "node", None)  # xdist: the worker that ran the item
                     worker = getattr(getattr(node, "gateway", None), "id", None)
-                    self.vb.results.add(result, worker=worker, device=result.get("device"))
+                    self.results.add(result, worker=worker, device=result.get("device"))
                     has_result = True
         if self.vb.tracker is not None and report.nodeid.startswith("vbench::"):
             self.vb.tracker.on_report(report.nodeid, report.failed, has_result, str(report.longrepr or ""))
@@ -498,7 +509,7 @@ class ResultsPlugin:
         stopped = session.shouldfail or session.shouldstop
         completeness = tracker.assess(stopped=stopped if isinstance(stopped, str) else None,
                                       planned=vb.planned_partial, allow_partial=vb.allow_partial)
-        summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)
+        summary = self.results.summary(missing_as_zero=vb.missing_as_zero)
         summary["identity"] = vb.identity
         to_report(summary, completeness)
         summary["planned_partial"] = list(vb.planned_partial)
@@ -558,13 +569,14 @@ class ResultsPlugin:
             tr.write_line(f"wrote {p}")
         if vb.write_error:
             tr.write_line(vb.write_error, red=True, bold=True)
-        for line in vb.verdict["failures"]:
+        failures = vb.verdict["failures"]
+        for line in failures:
             tr.write_line(line, red=True, bold=True)
-        if not vb.verdict["failures"] and (vb.thresholds or vb.baseline):
+        if not failures and (vb.thresholds or vb.baseline):
             tr.write_line(f"vbench gate passed ({len(vb.thresholds)} threshold(s)"
                           f"{', baseline' if vb.baseline else ''})", green=True)
 
-    def pytest_report_header(self, config: pytest.Config):
+    def pytest_report_header(self, config: pytest.Config) -> str:
         """One header line saying what will be scored."""
         vb = self.vb
         return (f"vbench: {vb.mode} mode, suite {vb.suite.source} (sha256 {vb.suite.sha256[:12]}), "
@@ -572,7 +584,7 @@ class ResultsPlugin:
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may not be installed
-def pytest_xdist_auto_num_workers(config: pytest.Config):
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` with vbench active: one worker per visible accelerator (default rule when none)."""
     if not _active(config):
         return None
@@ -586,7 +598,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config):
 
 
 @pytest.fixture(scope="session")
-def vbench_runtime(request: pytest.FixtureRequest):
+def vbench_runtime(request: pytest.FixtureRequest) -> Runtime:
     """The process's VBench runtime (device, lazy models, frame cache), for hand-written tests."""
     config = request.config
     if _KEY not in config.stash:
