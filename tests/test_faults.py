@@ -106,10 +106,10 @@ def test_worker_killed_mid_item_marks_the_run_crashed(pytester, faults, small_su
     assert report["dimensions"]["temporal_flickering"]["prompts"]["scored"] <= 2
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.parametrize("workers,fault", [("0", "hang"), ("2", "sigterm"), ("0", "sigint")])
 def test_sigterm_gives_a_partial_report_and_a_nonzero_exit(pytester, faults, small_suite, flicker_videos, tmp_path,
-                                                           workers):
-    if workers == "0":  # a hung item, cancelled from outside as CI does
+                                                           workers, fault):
+    if fault == "hang":  # a hung item, cancelled from outside as CI does
         mark = tmp_path / "hanging"
         faults({"toilet, frozen in time-2": "hang"})
         env = {**os.environ, "VBENCH_FAULTS_MARK": str(mark)}
@@ -128,11 +128,12 @@ def test_sigterm_gives_a_partial_report_and_a_nonzero_exit(pytester, faults, sma
         report = load(tmp_path / "r.json")
         assert report["complete"] is False and report["verdict"]["passed"] is False
         assert not list((tmp_path / "official").glob("*"))
-    else:  # the controller gets SIGTERM while a worker scores
-        faults({"toilet, frozen in time-2": "sigterm"})
-        result = run(pytester, *common(small_suite, flicker_videos, tmp_path), "-n", "2")
+    else:  # the controller gets SIGTERM while a worker scores; or Ctrl-C (SIGINT) without xdist
+        faults({"toilet, frozen in time-2": fault})
+        result = run(pytester, *common(small_suite, flicker_videos, tmp_path), "-n", workers)
         assert result.ret == pytest.ExitCode.INTERRUPTED
-        assert_incomplete_everywhere(result, tmp_path, "interrupted (SIGTERM)")
+        why = "SIGTERM" if fault == "sigterm" else "KeyboardInterrupt"
+        assert_incomplete_everywhere(result, tmp_path, f"interrupted ({why})")
 
 
 def test_outputs_are_usage_errors_before_any_item_or_complete_or_absent(pytester, faults, small_suite, flicker_videos,
