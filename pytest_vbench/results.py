@@ -286,21 +286,22 @@ class Tracker:
 
     def on_collected(self, ids: list[str]) -> None:
         """Item ids left after deselection (the controller's, or one xdist worker's)."""
-        known = set(self.expected)
-        self.collected = sorted(set(self.collected or []) | {i for i in ids if i in known})
+        self.collected = sorted(set(self.collected or []) | set(ids))
 
     def on_report(self, nodeid: str, failed: bool, has_result: bool, why: str = "") -> None:
         """One test report of an item (any phase)."""
         if has_result:
             self.received.add(nodeid)
             self.crashed.pop(nodeid, None)
-        elif failed and nodeid not in self.received and nodeid in set(self.expected):
+        elif failed and nodeid not in self.received:
             self.crashed[nodeid] = (why.strip().splitlines() or ["no result"])[-1][:200]
 
     def assess(self, *, stopped: str | None = None, planned: list[str] | None = None,
                allow_partial: bool = False) -> Completeness:
-        """The completeness of what was seen."""
-        return assess(self.expected, self.collected, self.received, self.crashed, interrupted=self.interrupted,
+        """The completeness of what was seen (against ``expected`` as it is now)."""
+        known = set(self.expected)
+        return assess(self.expected, self.collected, self.received & known,
+                      {k: v for k, v in self.crashed.items() if k in known}, interrupted=self.interrupted,
                       stopped=stopped, planned=planned, allow_partial=allow_partial)
 
 
