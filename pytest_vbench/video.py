@@ -30,15 +30,16 @@ MAX_RESIZED_SIDE = 16384
 SHORT_READS: dict[str, tuple[int, int]] = {}
 
 
-def check_resize(path: str | Path, height: int, width: int, short_side: int, what: str) -> None:
+def check_resize(path: str | Path | None, height: int, width: int, short_side: int, what: str) -> None:
     """Raise :class:`VideoError` when scaling the short side of a ``height x width`` frame to ``short_side``
     would need an absurd allocation (see :data:`MAX_RESIZED_SIDE`)."""
     short, long_ = min(height, width), max(height, width)
+    where = f"{path}: " if path is not None else ""  # without a path, the runner names the file
     if short <= 0:
-        raise VideoError(f"{path}: frames of {width}x{height} pixels cannot be resized; the file is damaged")
+        raise VideoError(f"{where}frames of {width}x{height} pixels cannot be resized; the file is damaged")
     resized = long_ * short_side / short
     if resized > MAX_RESIZED_SIDE:
-        raise VideoError(f"{path}: frames of {width}x{height} pixels would become {resized:,.0f} pixels long when "
+        raise VideoError(f"{where}frames of {width}x{height} pixels would become {resized:,.0f} pixels long when "
                          f"{what} scales the short side to {short_side} (an extreme aspect ratio; the limit is "
                          f"{MAX_RESIZED_SIDE:,}); regenerate the video at a usual aspect ratio")
 

@@ -362,6 +362,11 @@ def test_an_absurd_resize_fails_the_video_fast(tmp_path):
         with pytest.raises(VideoError, match="would become 224,000 pixels long"):
             module.score_video(video, Case(module.__name__.rsplit(".", 1)[1], "thin", 0), RT())
     check_resize("ok.mp4", 1080, 1920, 224, "x")  # an ordinary video passes
+    from pytest_vbench.clip_transforms import clip_float, clip_pil  # aesthetic_quality, appearance_style
+
+    for transform in (clip_float, clip_pil):
+        with pytest.raises(VideoError, match="^frames of 1000x1 pixels would become"):
+            transform(np.zeros((2, 1, 1000, 3), dtype=np.uint8))
 
 
 def test_a_short_read_leaves_a_note_and_keeps_the_number(monkeypatch, flicker_case):
