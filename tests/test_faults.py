@@ -99,8 +99,9 @@ def math_finite(x) -> bool:
     return isinstance(x, float) and math.isfinite(x)
 
 
-def test_worker_killed_mid_item_marks_the_run_crashed(pytester, faults, small_suite, flicker_videos, tmp_path):
-    faults({"toilet, frozen in time-2": "sigkill"})
+@pytest.mark.parametrize("fault", ["sigkill", "os_exit"])
+def test_worker_killed_mid_item_marks_the_run_crashed(pytester, faults, small_suite, flicker_videos, tmp_path, fault):
+    faults({"toilet, frozen in time-2": fault})
     result = run(pytester, *common(small_suite, flicker_videos, tmp_path), "-n", "2", "--max-worker-restart", "0")
     report = assert_incomplete_everywhere(result, tmp_path, "ended without a result (crashed)")
     assert report["dimensions"]["temporal_flickering"]["prompts"]["scored"] <= 2
