@@ -47,7 +47,9 @@ class VideoResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VideoResult:
         """Read the plain JSON form."""
-        return cls(str(data["video"]), str(data["path"]), int(data["sample"]), float(data["sum"]),
+        total = data["sum"]  # a saved report writes a non-finite sum as null: read back as NaN, which fails
+        return cls(str(data["video"]), str(data["path"]), int(data["sample"]),
+                   math.nan if total is None else float(total),
                    int(data["count"]), data.get("record"), data.get("note"), float(data.get("seconds", 0.0)))
 
 

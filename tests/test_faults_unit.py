@@ -188,6 +188,8 @@ def test_a_non_finite_video_score_fails_that_video(monkeypatch, flicker_case, va
     data = json.loads(json.dumps(result.to_json()))
     data["videos"][0]["sum"] = value
     assert len(CaseResult.from_json(data).videos) == 1
+    data["videos"][0]["sum"] = None  # how a strict JSON writer saves a non-finite number
+    assert len(CaseResult.from_json(data).errors) == 2
 
 
 # ------------------------------------------------------------------------------------ writers
