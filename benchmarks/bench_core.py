@@ -63,7 +63,7 @@ FAKE_PLUGIN = textwrap.dedent('''
     from pytest_vbench.results import CaseResult
 
     dimensions.Dimension.implemented = property(lambda self: True)
-    weights.preflight = lambda dims, cache_dir: None
+    weights.preflight = lambda *args, **kwargs: None
 
     def fake_run_case(case, runtime):
         videos = [{"video": f"{case.prompt}-{i}.mp4", "path": f"/v/{case.prompt}-{i}.mp4", "sample": i,
@@ -95,7 +95,7 @@ def bench_overhead() -> None:
         (d / "fakevbench.py").write_text(FAKE_PLUGIN)
         (d / "test_trivial.py").write_text(TRIVIAL)
         env_py = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        os.environ["PYTHONPATH"] = str(d)
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(d), os.environ.get("PYTHONPATH")) if p)
         report = d / "r.json"
         vb = timed(env_py + ["-p", "fakevbench", "--vbench-videos", "videos", "--vbench-json", str(report),
                              "--ignore=test_trivial.py"], d)
