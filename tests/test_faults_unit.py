@@ -396,3 +396,15 @@ def test_a_short_read_leaves_a_note_and_keeps_the_number(monkeypatch, flicker_ca
     assert result.videos[0].sum == expected
     monkeypatch.setattr(cv2, "VideoCapture", real)
     assert [v.note for v in run_case(flicker_case, Runtime("cpu")).videos] == [None] * 3
+
+
+def test_every_surface_says_incomplete(tmp_path):
+    from pytest_vbench import plots
+
+    report = _report_with(0.99)
+    results.to_report(report, assess(IDS, IDS[:1], {IDS[0]}, {}))
+    report["verdict"] = decide({"passed": True, "failures": []}, assess(IDS, IDS[:1], {IDS[0]}, {}))
+    for text in ("\n".join(rep.format_table(report)), rep.markdown(report, report["verdict"]),
+                 plots.render_html(report), rep.render_json(report)):
+        assert "INCOMPLETE RUN" in text or '"complete": false' in text
+        assert "2 of 3 item(s) deselected" in text
