@@ -621,12 +621,16 @@ def verdict(report: dict, thresholds: list, baseline: dict | None = None, settin
     give the same verdict and lines for the same numbers.
     """
     from . import gate
-    from .scoring import final_scores
+    from .scoring import GroupScore, final_scores
 
     settings = settings or Settings()
     missing_as_zero = bool(report.get("missing_as_zero"))
     raws = {n: d["raw"] for n, d in report["dimensions"].items() if d.get("raw") is not None}
-    groups = final_scores(raws, missing_as_zero=missing_as_zero)
+    scores = report.get("scores") or {}
+    if all(isinstance(scores.get(g), dict) for g in GROUP_NAMES):  # computed once, by report.Results.summary
+        groups = {g: GroupScore(g, scores[g].get("value"), list(scores[g].get("missing") or [])) for g in GROUP_NAMES}
+    else:
+        groups = final_scores(raws, missing_as_zero=missing_as_zero)
     comparison = None
     if baseline is not None:
         comparison = compare(baseline, report, settings.tolerances, settings.confidence, settings.resamples,
