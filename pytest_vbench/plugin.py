@@ -132,6 +132,9 @@ class VBenchSession:
         from .runtime import default_cache_dir
 
         self.config = config
+        #: reasons this run is partial on purpose (shards, present-only suites); see results.Completeness.
+        #: Set first, so that anything later in configuration can append to it.
+        self.planned_partial: list[str] = []
         opt = config.getoption
         videos = Path(os.path.expanduser(opt("vbench_videos")))
         self.mode = opt("vbench_mode") or "standard"
@@ -201,8 +204,6 @@ class VBenchSession:
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
         self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
         self._runtime: Runtime | None = None
-        #: reasons this run is partial on purpose (shards, present-only suites); see results.Completeness
-        self.planned_partial: list[str] = []
         self.allow_partial = bool(opt("vbench_allow_partial"))
         self.tracker: Tracker | None = None
         self.write_error: str | None = None

@@ -76,6 +76,26 @@ def test_partial_run_never_passes_the_gate_unless_allowed(pytester, faults, smal
     (official,) = (tmp_path / "official").iterdir()
     assert official.name.endswith("_eval_results.partial.json") and ":" not in official.name
     assert "INCOMPLETE RUN" in (tmp_path / "s.md").read_text()
+    # planned partiality (contract for shards and present-only suites): fewer cases at configure time and a
+    # reason in planned_partial; the gate may pass, the report still says partial
+    official.unlink()
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_configure(config):
+            from pytest_vbench.plugin import _KEY
+            vb = config.stash[_KEY]
+            vb.cases = vb.cases[:1]
+            vb.planned_partial.append("shard 1/3: 1 of 3 items")
+    """)
+    result = run(pytester, *args)
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    report = load(tmp_path / "r.json")
+    assert report["complete"] is False and report["incomplete_reasons"] == ["shard 1/3: 1 of 3 items"]
+    assert report["verdict"]["passed"] is True and report["planned_partial"] == ["shard 1/3: 1 of 3 items"]
+    assert [p.name.endswith(".partial.json") for p in (tmp_path / "official").iterdir()] == [True]
 
 
 def test_nan_raise_and_systemexit_fail_their_videos(pytester, faults, small_suite, flicker_videos, tmp_path):
