@@ -75,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("vbench_config", "YAML gate config (relative to the rootdir)", default="")
     parser.addini("vbench_missing_as_zero", "count missing dimensions as raw 0", type="bool", default=False)
     _add_vqa_options(g, parser)
+    from . import store  # suite-cost (issue 15): result store options
+
+    store.add_options(g)
 
 
 def _add_vqa_options(group, parser: pytest.Parser) -> None:
@@ -192,6 +195,10 @@ class VBenchSession:
         self.verdict = None
         self.comparison = None
         self.written: list[Path] = []
+        self.planned_partial: list[str] = []  # contract 2: explicit requests for a partial run
+        from . import store
+
+        self.result_store = store.from_config(config)
         if opt("vbench_html"):
             from .plots import require_matplotlib
 
@@ -365,11 +372,12 @@ class VBenchItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from .runner import failure_message, is_failure, run_case
+        from .runner import failure_message, is_failure
+        from .store import run_case
 
         session: VBenchSession = self.config.stash[_KEY]
         runtime = session.runtime(_worker_id(self.config))
-        result = run_case(self.case, runtime)
+        result = run_case(self.case, runtime, session.result_store)
         result["device"] = runtime.device
         self.user_properties.append((PROPERTY, json.dumps(result, ensure_ascii=False, allow_nan=True)))
         if is_failure(result):

@@ -130,13 +130,15 @@ class Results:
             "cases": [_stable_case(c) for c in self.sorted_cases() if c["dimension"] in per_dim],
             "provenance": provenance(),
             "runtime": {"timing": timing, "devices": sorted(self.devices), "workers": len(self.workers) or 1,
+                        # per-video results served by the result store (store.py)
+                        "store_hits": sum(int(c.get("store_hits", 0)) for c in self.cases.values()),
                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
         }
 
 
 def _stable_case(case: dict) -> dict:
     """A case result without what varies between runs (timings, device)."""
-    out = {k: v for k, v in case.items() if k not in ("seconds", "device")}
+    out = {k: v for k, v in case.items() if k not in ("seconds", "device", "store_hits")}
     out["videos"] = [{k: v for k, v in video.items() if k != "seconds"} for video in case["videos"]]
     return out
 
