@@ -75,9 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("vbench_config", "YAML gate config (relative to the rootdir)", default="")
     parser.addini("vbench_missing_as_zero", "count missing dimensions as raw 0", type="bool", default=False)
     _add_vqa_options(g, parser)
-    from . import store  # suite-cost (issue 15): result store options
+    from . import shard, store  # suite-cost (issue 15): result store and shard options
 
     store.add_options(g)
+    shard.add_options(g)
 
 
 def _add_vqa_options(group, parser: pytest.Parser) -> None:
@@ -196,9 +197,15 @@ class VBenchSession:
         self.comparison = None
         self.written: list[Path] = []
         self.planned_partial: list[str] = []  # contract 2: explicit requests for a partial run
-        from . import store
+        from . import shard, store
 
         self.result_store = store.from_config(config)
+        try:
+            self.shard = shard.from_config(config, self.cases)
+        except shard.ShardError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if self.shard is not None:
+            self.planned_partial.append(self.shard.reason)
         if opt("vbench_html"):
             from .plots import require_matplotlib
 
@@ -273,11 +280,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_KEY] = session
     _rewrite_keyword(config)
     if not _is_worker(config):
+        from . import shard
         from .report import Results
 
         session.results = Results([d.name for d in session.dims], session.suite.describe(), session.samples)
-        for case in session.cases:
+        for case in session.cases if session.shard is None else session.shard.cases:  # contract 4
             session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
+        shard.record(session.results, session.shard)
         _preflight(session)
         config.pluginmanager.register(ResultsPlugin(session), "vbench-results")
 
@@ -358,6 +367,26 @@ def pytest_make_collect_report(collector):
         report = outcome.get_result()
         if report.passed:
             report.result.append(VBenchSuiteNode.from_parent(collector, name="vbench", nodeid="vbench"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--vbench-shard K/N``: deselect the items of the other shards."""
+    if _KEY in config.stash:
+        from .shard import deselect
+
+        deselect(config, items, config.stash[_KEY].shard)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``-n N`` with xdist's default ``--dist load``: schedule vbench items for locality (schedule.py)."""
+    if _KEY not in config.stash or config.getvalue("dist") != "load":
+        return None
+    from .schedule import LocalityScheduling
+
+    cases = {f"vbench::{c.item_name}": c for c in config.stash[_KEY].cases}
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    return LocalityScheduling(config, log, cases, tr.write_line if tr is not None else None)
 
 
 class VBenchFailure(Exception):

@@ -49,6 +49,7 @@ class Results:
         self.workers: set[str] = set()
         self.expected: dict[str, int] = {}  # prompts per dimension (from collection)
         self.seconds: dict[tuple[str, str], float] = {}
+        self.shard: dict | None = None  # --vbench-shard: shard.Shard.to_json()
 
     def add(self, result: dict, worker: str | None = None, device: str | None = None) -> None:
         """Merge one case result (a retried case replaces its earlier result)."""
@@ -120,6 +121,7 @@ class Results:
             "schema": SCHEMA,
             "suite": self.suite,
             "samples_per_prompt": self.samples,
+            **({"shard": self.shard} if self.shard else {}),
             "dimensions_selected": self.dims,
             "dimensions_not_selected": not_selected,
             "dimensions_not_implemented": [n for n in DIMENSIONS if not DIMENSIONS[n].implemented],
@@ -151,10 +153,14 @@ def merge_reports(reports: list[dict], missing_as_zero: bool = False) -> dict:
     if len(suites) > 1:
         raise ValueError("the reports come from different prompt suites (sha256 differ); they cannot be merged")
     dims = [n for n in DIMENSIONS if any(n in r["dimensions_selected"] for r in reports)]
+    from .shard import merge_expected
+
     merged = Results(dims, reports[0]["suite"], reports[0].get("samples_per_prompt", 5))
+    whole = merge_expected(reports)  # shards of one run: the whole run's expected counts
     for r in reports:
         for name, d in r["dimensions"].items():
-            merged.expected[name] = max(merged.expected.get(name, 0), d["prompts"]["expected"])
+            merged.expected[name] = (whole.get(name, 0) if whole is not None
+                                     else max(merged.expected.get(name, 0), d["prompts"]["expected"]))
         timing = r.get("runtime", {}).get("timing", {})
         for case in r["cases"]:
             merged.add(case)
