@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .dimensions import DIMENSIONS, EXTRA, Dimension
 
@@ -48,7 +49,7 @@ class Case:
     dimension: str
     prompt: str
     order: int  # position of the prompt in the suite: sorts results deterministically
-    aux: dict | None = None
+    aux: dict[str, Any] | None = None
     videos: list[VideoRef] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # expected file names not found
 
@@ -67,12 +68,12 @@ class Case:
 class Suite:
     """A loaded prompt suite: its entries and where they came from."""
 
-    entries: list[dict]
+    entries: list[dict[str, Any]]
     source: str
     sha256: str
     mode: str = "standard"
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """Provenance of the suite for reports."""
         return {"mode": self.mode, "source": self.source, "sha256": self.sha256, "entries": len(self.entries)}
 
@@ -81,7 +82,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_suite(path: str | os.PathLike | None = None) -> Suite:
+def load_suite(path: str | os.PathLike[str] | None = None) -> Suite:
     """Load a full-info JSON (bundled suite when ``path`` is None) and validate its shape."""
     if path is None:
         data = resources.files("pytest_vbench.data").joinpath(BUNDLED_SUITE).read_bytes()
@@ -181,7 +182,7 @@ def _sample_index(name: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def load_prompt_file(path: str | os.PathLike, videos_dir: Path) -> dict[Path, str]:
+def load_prompt_file(path: str | os.PathLike[str], videos_dir: Path) -> dict[Path, str]:
     """Read a custom-mode prompt file ``{video path or name: prompt}`` into absolute paths."""
     p = Path(path).expanduser()
     try:
