@@ -50,7 +50,7 @@ class Results:
         self.workers: set[str] = set()
         self.expected: dict[str, int] = {}  # prompts per dimension (from collection)
         self.seconds: dict[tuple[str, str], float] = {}
-        self.shard: dict | None = None  # --vbench-shard: shard.Shard.to_json()
+        self.shard: dict[str, Any] | None = None  # --vbench-shard: shard.Shard.to_json()
 
     def add(self, result: dict[str, Any], worker: str | None = None, device: str | None = None) -> None:
         """Merge one case result (a retried case replaces its earlier result)."""
