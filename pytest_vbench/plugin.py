@@ -84,10 +84,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("vbench_config", "YAML gate config (relative to the rootdir)", default="")
     parser.addini("vbench_missing_as_zero", "count missing dimensions as raw 0", type="bool", default=False)
     _add_vqa_options(g, parser)
-    from . import shard, store  # suite-cost (issue 15): result store and shard options
+    from . import ray_backend, shard, store  # suite-cost (issue 15): result store, shards, Ray
 
     store.add_options(g)
     shard.add_options(g)
+    ray_backend.add_options(g)
 
 
 def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
@@ -206,12 +207,13 @@ class VBenchSession:
         self.comparison: Comparison | None = None
         self.written: list[Path] = []
         self.planned_partial: list[str] = []  # contract 2: explicit requests for a partial run
-        from . import shard, store
+        from . import ray_backend, shard, store
 
         self.result_store = store.from_config(config)
         try:
             self.shard = shard.from_config(config, self.cases)
-        except shard.ShardError as exc:
+            self.ray = None if _is_worker(config) else ray_backend.from_config(config, self)
+        except ValueError as exc:  # ShardError, Ray usage
             raise pytest.UsageError(str(exc)) from None
         if self.shard is not None:
             self.planned_partial.append(self.shard.reason)
@@ -387,6 +389,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         deselect(config, items, config.stash[_KEY].shard)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``--vbench-ray``: submit the selected cases to the Ray actors (ray_backend.py)."""
+    if _KEY in session.config.stash:
+        from .ray_backend import start
+
+        start(session.config, session.config.stash[_KEY], session.items)
+
+
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """``-n N`` with xdist's default ``--dist load``: schedule vbench items for locality (schedule.py)."""
@@ -415,9 +425,12 @@ class VBenchItem(pytest.Item):
         from .store import run_case
 
         session: VBenchSession = self.config.stash[_KEY]
-        runtime = session.runtime(_worker_id(self.config))
-        result = run_case(self.case, runtime, session.result_store)
-        result["device"] = runtime.device
+        if session.ray is not None:  # scored by a Ray actor (ray_backend.py), reported here as usual
+            result = session.ray.result(self.case)
+        else:
+            runtime = session.runtime(_worker_id(self.config))
+            result = run_case(self.case, runtime, session.result_store)
+            result["device"] = runtime.device
         self.user_properties.append((PROPERTY, json.dumps(result, ensure_ascii=False, allow_nan=True)))
         if is_failure(result):
             raise VBenchFailure(failure_message(result))
