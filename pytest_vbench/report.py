@@ -172,6 +172,7 @@ def merge_reports(reports: list[dict[str, Any]], missing_as_zero: bool = False) 
         merged.devices.update(r.get("runtime", {}).get("devices", []))
     out = merged.summary(missing_as_zero=missing_as_zero)
     out["runtime"]["merged_from"] = len(reports)
+    out["runtime"]["store_hits"] = sum(int(r.get("runtime", {}).get("store_hits", 0)) for r in reports)
     return out
 
 
