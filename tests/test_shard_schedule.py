@@ -224,3 +224,16 @@ def test_xdist_locality_schedule_gives_the_same_json(pytester, tmp_path):
     ra, rb = _load(a), _load(b)
     assert rb["runtime"]["workers"] == 2
     assert _body(ra) == _body(rb)
+
+
+def test_shard_option_records_planned_partiality_and_expected_counts(pytester, small_suite, flicker_videos):
+    from pytest_vbench.plugin import _KEY
+
+    args = ["-p", "no:cacheprovider", "--vbench-videos", str(flicker_videos), "--vbench-full-info", str(small_suite)]
+    config = pytester.parseconfigure(*args, "--vbench-shard", "2/2")
+    vb = config.stash[_KEY]
+    assert vb.planned_partial == ["shard 2/2: 2 of 3 items"]  # contract 2
+    assert vb.results.expected == {"temporal_flickering": 2}  # contract 4: the shard's items only
+    assert pytester.parseconfigure(*args).stash[_KEY].planned_partial == []
+    with pytest.raises(pytest.UsageError, match="K/N"):
+        pytester.parseconfigure(*args, "--vbench-shard", "3/2")
