@@ -402,11 +402,24 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """``-n N`` with xdist's default ``--dist load``: schedule vbench items for locality (schedule.py)."""
     if _KEY not in config.stash or config.getvalue("dist") != "load":
         return None
-    from .schedule import LocalityScheduling
+    from .schedule import CACHE_KEY, LocalityScheduling, cost_model
 
     cases = {f"vbench::{c.item_name}": c for c in config.stash[_KEY].cases}
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    return LocalityScheduling(config, log, cases, tr.write_line if tr is not None else None)
+    cache = getattr(config, "cache", None)  # seconds per video measured by the previous run
+    return LocalityScheduling(config, log, cases, tr.write_line if tr is not None else None,
+                              cost_model(cache.get(CACHE_KEY, None) if cache is not None else None))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remember this run's seconds per video for the next run's xdist plan (schedule.py)."""
+    vb = session.config.stash.get(_KEY, None)
+    cache = getattr(session.config, "cache", None)
+    if vb is not None and vb.results is not None and cache is not None and not _is_worker(session.config):
+        from .schedule import remember
+
+        remember(cache, vb.results.cases.values())
 
 
 class VBenchFailure(Exception):

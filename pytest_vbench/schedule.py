@@ -17,7 +17,10 @@ One planner serves shards (``shard.py``) and the xdist scheduler below. It
 
 Cost of an item = the dimension's estimated CPU seconds per video x its videos (found + missing,
 so the plan depends on the suite, not on which files exist). The figures come from the benchmark
-pages in ``docs/dimensions/`` (CPU, 2 threads); only their ratios matter.
+pages in ``docs/dimensions/`` (CPU, 2 threads); only their ratios matter. The xdist scheduler uses
+the seconds per video measured by the previous run on this machine instead where it has them
+(remembered in pytest's cache, :func:`cost_model`); shards always use the table, so that every job
+of a CI matrix computes the same split.
 
 The xdist scheduler (:class:`LocalityScheduling`, made by ``pytest_xdist_make_scheduler`` when the
 run uses xdist's default ``--dist load``) gives worker ``gwK`` lane K, sent in chunks of halving
@@ -51,6 +54,45 @@ CHUNKS_PER_LANE = 8
 def item_cost(case: Any) -> float:
     """Estimated cost of one case: per-video cost x expected videos (at least one)."""
     return COST.get(case.dimension, DEFAULT_COST) * max(1, len(case.videos) + len(case.missing))
+
+
+CACHE_KEY = "vbench/seconds-per-video"
+
+
+def measure(cases: Any) -> dict[str, float]:
+    """Mean seconds per video of each dimension over freshly scored cases (no store hit)."""
+    seen: dict[str, list[float]] = {}
+    for case in cases:
+        if case.get("videos") and not case.get("store_hits") and case.get("seconds") is not None:
+            seen.setdefault(case["dimension"], []).append(float(case["seconds"]) / len(case["videos"]))
+    return {d: sum(v) / len(v) for d, v in seen.items() if sum(v) > 0}
+
+
+def remember(cache: Any, cases: Any) -> None:
+    """Keep this run's measured seconds per video in pytest's cache for the next run's xdist plan."""
+    found = measure(cases)
+    if found:
+        known = cache.get(CACHE_KEY, {})
+        cache.set(CACHE_KEY, {**(known if isinstance(known, dict) else {}), **found})
+
+
+def cost_model(measured: dict[str, float] | None) -> Callable[[Any], float]:
+    """Item cost from measured seconds per video where known, else the table scaled to the measured ones.
+
+    Used by the xdist scheduler (one machine); shards always use the table, so that every job of a
+    CI matrix computes the same split.
+    """
+    good = {d: float(v) for d, v in (measured or {}).items() if isinstance(v, (int, float)) and v > 0}
+    if not good:
+        return item_cost
+    ratios = sorted(good[d] / COST.get(d, DEFAULT_COST) for d in good)
+    scale = ratios[len(ratios) // 2]
+
+    def cost(case: Any) -> float:
+        per = good.get(case.dimension, COST.get(case.dimension, DEFAULT_COST) * scale)
+        return per * max(1, len(case.videos) + len(case.missing))
+
+    return cost
 
 
 def blocks(dimensions: Sequence[str]) -> dict[str, str]:
@@ -182,10 +224,11 @@ class LocalityScheduling(_Base):
     workqueue: OrderedDict[str, dict[str, bool]]
 
     def __init__(self, config: Any, log: Any = None, cases: dict[str, Any] | None = None,
-                 report: Callable[[str], None] | None = None):
+                 report: Callable[[str], None] | None = None, cost: Callable[[Any], float] = item_cost):
         super().__init__(config, log)
         self.cases = dict(cases or {})  # nodeid -> Case (vbench items only)
         self.report = report
+        self.cost = cost
         self.scope_of: dict[str, str] = {}
         self.lane_of: dict[str, int | None] = {}
         self.cost_of: dict[str, float] = {}
@@ -203,10 +246,10 @@ class LocalityScheduling(_Base):
     def _make_plan(self, collection: list[str]) -> OrderedDict[str, dict[str, bool]]:
         ids = {id(case): nodeid for nodeid, case in self.cases.items()}
         present = [self.cases[n] for n in collection if n in self.cases]
-        self.plan = lanes(present, max(1, self.numnodes))
+        self.plan = lanes(present, max(1, self.numnodes), self.cost)
         queue: OrderedDict[str, dict[str, bool]] = OrderedDict()
         for k, lane in enumerate(self.plan):
-            for j, chunk in enumerate(chunks(lane)):
+            for j, chunk in enumerate(chunks(lane, cost=self.cost)):
                 scope = f"vbench-lane{k}-chunk{j}"
                 queue[scope] = {}
                 for case in chunk:
@@ -214,7 +257,7 @@ class LocalityScheduling(_Base):
                     self.scope_of[nodeid] = scope
                     queue[scope][nodeid] = False
                 self.lane_of[scope] = k
-                self.cost_of[scope] = sum(item_cost(c) for c in chunk)
+                self.cost_of[scope] = sum(self.cost(c) for c in chunk)
         for nodeid in collection:  # other tests of the session: xdist's own scopes, run by any worker
             if nodeid not in self.scope_of:
                 scope = self._split_scope(nodeid)
@@ -225,7 +268,7 @@ class LocalityScheduling(_Base):
             for k, lane in enumerate(self.plan):
                 fams = ", ".join(families(lane)) or "no model"
                 self.report(f"vbench: locality schedule: gw{k}: {len(lane)} item(s), est. cost "
-                            f"{sum(item_cost(c) for c in lane):.0f}, families {fams}")
+                            f"{sum(self.cost(c) for c in lane):.0f}, families {fams}")
         return queue
 
     def schedule(self) -> None:

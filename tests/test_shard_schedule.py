@@ -237,3 +237,28 @@ def test_shard_option_records_planned_partiality_and_expected_counts(pytester, s
     assert pytester.parseconfigure(*args).stash[_KEY].planned_partial == []
     with pytest.raises(pytest.UsageError, match="K/N"):
         pytester.parseconfigure(*args, "--vbench-shard", "3/2")
+
+
+def test_measured_seconds_per_video_drive_the_xdist_plan():
+    from pytest_vbench.suite import Case, VideoRef
+
+    class Cache(dict):
+        def set(self, key, value):
+            self[key] = json.loads(json.dumps(value))  # what pytest's cache keeps: plain JSON
+
+    results = [
+        {"dimension": "imaging_quality", "videos": [{}, {}], "seconds": 4.0, "store_hits": 0},
+        {"dimension": "imaging_quality", "videos": [{}, {}], "seconds": 0.01, "store_hits": 2},  # from the store
+        {"dimension": "temporal_flickering", "videos": [{}], "seconds": 3.0, "store_hits": 0},
+        {"dimension": "color", "videos": [], "seconds": 0.0},  # no video: nothing measured
+    ]
+    assert schedule.measure(results) == {"imaging_quality": 2.0, "temporal_flickering": 3.0}
+    cache = Cache({schedule.CACHE_KEY: {"color": 7.0, "imaging_quality": 9.0}})
+    schedule.remember(cache, results)
+    assert cache[schedule.CACHE_KEY] == {"color": 7.0, "imaging_quality": 2.0, "temporal_flickering": 3.0}
+    cost = schedule.cost_model(cache[schedule.CACHE_KEY])
+    two = [VideoRef(Path(f"v{i}.mp4"), i) for i in range(2)]
+    assert cost(Case("temporal_flickering", "p", 0, None, two)) == 6.0  # measured: slower than the table says
+    # not measured: the table, scaled by the median measured/table ratio (here color's 7/35)
+    assert cost(Case("subject_consistency", "p", 0, None, two)) == pytest.approx(2 * 8.0 * 7.0 / 35.0)
+    assert schedule.cost_model(None) is schedule.item_cost and schedule.cost_model({"x": "bad"}) is schedule.item_cost
