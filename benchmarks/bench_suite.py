@@ -109,9 +109,12 @@ def run(dim: str, suite: Path, videos: Path, cache: Path, store: Path, out: Path
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
         raise SystemExit(f"{dim}: pytest exited {proc.returncode}")
     report = json.loads(out.read_text(encoding="utf-8"))
-    return {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024,
-            "scoring": report["runtime"]["timing"][dim]["seconds"], "hits": report["runtime"]["store_hits"],
-            "videos": report["dimensions"][dim]["videos"]["scored"], "raw": report["dimensions"][dim]["raw"]}
+    row = {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024,
+           "scoring": report["runtime"]["timing"][dim]["seconds"], "hits": report["runtime"]["store_hits"],
+           "videos": report["dimensions"][dim]["videos"]["scored"], "raw": report["dimensions"][dim]["raw"]}
+    print(f"  {out.stem}: CPU {row['cpu']:.1f} s, wall {row['wall']:.1f} s, peak RSS {row['rss_mb']:.0f} MB, "
+          f"scoring {row['scoring']:.2f} s, store hits {row['hits']}", flush=True)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         suite, videos, cache, paths = build(work, dims, args.full_size)
         print(f"mini suite: {len(json.loads(suite.read_text()))} prompts x 2 videos (320x512, one 1280x720, "
               f"16 frames), {len(dims)} dimensions, {'full-size' if args.full_size else 'tiny'} seeded "
-              f"checkpoints, {args.threads} threads; setup {time.perf_counter() - t0:.1f} s")
+              f"checkpoints, {args.threads} threads; setup {time.perf_counter() - t0:.1f} s", flush=True)
         store = work / "store"
         rows: dict[str, dict[str, dict]] = {d: {} for d in dims}
         for phase in ("cold", "warm"):
