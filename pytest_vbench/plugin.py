@@ -412,6 +412,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
 
 @pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """One line saying how many per-video results came from the result store (store.py)."""
+    vb = config.stash.get(_KEY, None)
+    if vb is not None and vb.report is not None and vb.result_store is not None:
+        from .store import summary_line
+
+        terminalreporter.write_line(summary_line(vb.report, vb.result_store))
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Remember this run's seconds per video for the next run's xdist plan (schedule.py)."""
     vb = session.config.stash.get(_KEY, None)

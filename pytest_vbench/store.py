@@ -122,6 +122,12 @@ class ResultStore:
         return True
 
 
+def summary_line(report: dict[str, Any], store: ResultStore) -> str:
+    """``vbench: 40 of 45 video results from the result store <dir>`` for the terminal."""
+    scored = sum(d["videos"]["scored"] for d in report["dimensions"].values())
+    return f"vbench: {report['runtime'].get('store_hits', 0)} of {scored} video results from the result store {store.root}"
+
+
 # ----------------------------------------------------------------------------------------- keys
 def file_sha256(path: Path) -> str:
     """sha256 of a video file, computed once per (path, size, mtime, ctime, inode) in this process."""

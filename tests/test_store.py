@@ -183,7 +183,9 @@ def test_cached_run_report_equals_fresh_run(pytester, small_suite, flicker_video
               str(small_suite), "--vbench-result-cache", str(tmp_path / "store")]
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     pytester.runpytest_subprocess(*common, "--vbench-json", str(a)).assert_outcomes(passed=3)
-    pytester.runpytest_subprocess(*common, "--vbench-json", str(b)).assert_outcomes(passed=3)
+    second = pytester.runpytest_subprocess(*common, "--vbench-json", str(b))
+    second.assert_outcomes(passed=3)
+    second.stdout.fnmatch_lines([f"vbench: 15 of 15 video results from the result store {tmp_path / 'store'}"])
     ra, rb = (json.loads(p.read_text(encoding="utf-8")) for p in (a, b))
     assert ra["runtime"]["store_hits"] == 0 and rb["runtime"]["store_hits"] == 15
     ra.pop("runtime")
