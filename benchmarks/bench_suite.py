@@ -63,7 +63,7 @@ def write_checkpoints(cache: Path, families: set[str], full: bool) -> None:
                 C.write_umt(cache, C.UMT_FULL if full else C.UMT_TINY, seed=0)
 
 
-def build(work: Path, dims: list[str], full: bool) -> tuple[Path, Path, Path, list[Path]]:
+def build(work: Path, dims: list[str], full: bool, hd: bool = True) -> tuple[Path, Path, Path, list[Path]]:
     from pytest_vbench.dimensions import DIMENSIONS
     from pytest_vbench.suite import load_suite
 
@@ -82,7 +82,7 @@ def build(work: Path, dims: list[str], full: bool) -> tuple[Path, Path, Path, li
     for i, e in enumerate(entries):
         for s in range(2):
             p = videos / f"{e['prompt_en']}-{s}.mp4"
-            big = i == 0 and s == 0
+            big = hd and i == 0 and s == 0
             write_video(p, seed=100 * i + s, h=720 if big else 320, w=1280 if big else 512)
             paths.append(p)
     cache = work / "cache"
@@ -124,13 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dims", default=",".join(d.name for d in dimensions.official() if d.implemented))
     ap.add_argument("--full-size", action="store_true", help="official-size seeded checkpoints (slow on CPU)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-hd", action="store_true", help="leave out the 1280x720 clip (every video 320x512)")
     args = ap.parse_args(argv)
     dims = [d.name for d in dimensions.parse_list(args.dims)]
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
-        suite, videos, cache, paths = build(work, dims, args.full_size)
-        print(f"mini suite: {len(json.loads(suite.read_text()))} prompts x 2 videos (320x512, one 1280x720, "
+        suite, videos, cache, paths = build(work, dims, args.full_size, hd=not args.no_hd)
+        print(f"mini suite: {len(json.loads(suite.read_text()))} prompts x 2 videos (320x512"
+              f"{'' if args.no_hd else ', one 1280x720'}, "
               f"16 frames), {len(dims)} dimensions, {'full-size' if args.full_size else 'tiny'} seeded "
               f"checkpoints, {args.threads} threads; setup {time.perf_counter() - t0:.1f} s", flush=True)
         store = work / "store"
