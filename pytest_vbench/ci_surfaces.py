@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from _pytest._code.code import TerminalRepr
 
 GATE_NODEID = "vbench::gate"
 #: the key of the terminal's final line (``4 passed, 1 vbench gate FAILED in 3.2s``)
@@ -37,7 +38,7 @@ class _Crash:
     lineno: int = 0
 
 
-class GateFailureRepr:
+class GateFailureRepr(TerminalRepr):
     """The gate's FAIL lines as a failure representation (terminal and JUnit)."""
 
     def __init__(self, lines: list[str]):
