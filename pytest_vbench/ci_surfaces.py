@@ -75,6 +75,10 @@ class GateSurfaces:
         self.vb = vb
         self.done = False
 
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """Say up front when the run is partial on purpose (present-only suite, shard, ...)."""
+        return [f"vbench: partial on purpose: {reason}" for reason in getattr(self.vb, "planned_partial", [])]
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Runs after ResultsPlugin's (both tryfirst; registered before it) and before junitxml's."""

@@ -34,6 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 "(default: the bundled official suite)")
     g.addoption("--vbench-prompt-file", metavar="JSON", help="custom mode: {video file: prompt} instead of "
                 "prompts from file names")
+    g.addoption("--vbench-suite", choices=("full", "present"), default="full",
+                help="full: every prompt of the suite (default); present: only the prompts that have videos "
+                     "(a partial run on purpose: the report says which prompts it covers)")
     g.addoption("--vbench-samples", metavar="N", type=int, default=None,
                 help="videos per prompt looked up as {prompt}-0..N-1 (default 5)")
     g.addoption("--vbench-fail-under", metavar="NAME=PCT", action="append", default=[],
@@ -130,6 +133,7 @@ class VBenchSession:
         self.videos = videos.resolve()
 
         self.samples = self._samples()
+        self.planned_partial: list[str] = []  # explicit partial runs (present-only suite, shards, ...)
         try:
             if self.mode == "standard":
                 if opt("vbench_prompt_file"):
@@ -137,6 +141,9 @@ class VBenchSession:
                 self.suite = suite.load_suite(opt("vbench_full_info"))
                 self.dims = self._select_dims({d for e in self.suite.entries for d in e["dimension"]})
                 self.cases = suite.standard_cases(self.suite, self.dims, self.videos, self.samples)
+                self.cases, partial = suite.select_cases(self.suite, self.cases, self.videos, self.samples,
+                                                         opt("vbench_suite") == "present")
+                self.planned_partial += [partial] if partial else []
             else:
                 if opt("vbench_full_info"):
                     raise pytest.UsageError("--vbench-full-info is for standard mode; custom mode reads prompts "
