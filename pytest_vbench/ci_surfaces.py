@@ -77,7 +77,11 @@ class GateSurfaces:
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         """Say up front when the run is partial on purpose (present-only suite, shard, ...)."""
-        return [f"vbench: partial on purpose: {reason}" for reason in getattr(self.vb, "planned_partial", [])]
+        lines = [f"vbench: partial on purpose: {reason}" for reason in getattr(self.vb, "planned_partial", [])]
+        if (getattr(self.vb, "identity", None) or {}).get("fake_checkpoints"):
+            lines.append(f"vbench: FAKE CHECKPOINTS in {self.vb.cache_dir} (pytest-vbench fake-cache): the scores "
+                         f"are meaningless")
+        return lines
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

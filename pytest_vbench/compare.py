@@ -217,9 +217,12 @@ def identity(dims: list[str], cache_dir: Path | None = None, precision: str = "f
     ckpts = {}
     for c in weights.for_dimensions(dims):
         ckpts[c.path] = (manifest.get(c.path) or {}).get("sha256") or c.sha256
-    return {"pytest_vbench": _version(), "precision": precision,
-            "implementations": {d: _module_digest(DIMENSIONS[d].module_name) for d in dims},
-            "checkpoints": dict(sorted(ckpts.items()))}
+    out: dict[str, Any] = {"pytest_vbench": _version(), "precision": precision,
+           "implementations": {d: _module_digest(DIMENSIONS[d].module_name) for d in dims},
+           "checkpoints": dict(sorted(ckpts.items()))}
+    if cache_dir is not None and (Path(cache_dir) / weights.FAKE_MARKER).is_file():
+        out["fake_checkpoints"] = True  # a `pytest-vbench fake-cache` dry run: every report says so
+    return out
 
 
 def differences(a: dict, b: dict, a_name: str = "baseline", b_name: str = "this run") -> list[str]:
@@ -241,6 +244,9 @@ def differences(a: dict, b: dict, a_name: str = "baseline", b_name: str = "this 
     if changed:
         out.append(f"dimension implementation changed: {', '.join(changed)} "
                    f"(pytest-vbench {ia.get('pytest_vbench')} vs {ib.get('pytest_vbench')})")
+    if bool(ia.get("fake_checkpoints")) != bool(ib.get("fake_checkpoints")):
+        fake = a_name if ia.get("fake_checkpoints") else b_name
+        out.append(f"{fake} was made with FAKE checkpoints (pytest-vbench fake-cache), the other with real ones")
     ca, cb = a.get("checkpoints", ia.get("checkpoints")) or {}, b.get("checkpoints", ib.get("checkpoints")) or {}
     digest = [p for p in ca if p in cb and ca[p] and cb[p] and ca[p] != cb[p]]
     if digest:

@@ -253,12 +253,22 @@ def extra_dimensions(report: dict) -> list[str]:
     return [n for n, d in report["dimensions"].items() if d.get("group") not in GROUPS]
 
 
+FAKE_NOTE = ("FAKE CHECKPOINTS: made with seeded random weights (`pytest-vbench fake-cache`); these scores are "
+             "meaningless, a dry run of the CI wiring")
+
+
+def fake_note(report: dict[str, object]) -> list[str]:
+    """One warning line when the report was made with a fake cache (identity.fake_checkpoints), else none."""
+    identity = report.get("identity")
+    return [FAKE_NOTE] if isinstance(identity, dict) and identity.get("fake_checkpoints") else []
+
+
 def format_table(report: dict) -> list[str]:
     """The terminal summary as lines."""
     rows = table_rows(report)
     widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i]) for i in range(len(HEADER))]
     fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
-    lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
+    lines = fake_note(report) + [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
     lines.append("")
     lines += [f"{label:<9} {value}" for label, value in group_lines(report)]
@@ -271,7 +281,7 @@ def format_table(report: dict) -> list[str]:
 
 def markdown(report: dict, verdict: dict | None = None) -> str:
     """A GitHub-flavoured Markdown summary (fits ``$GITHUB_STEP_SUMMARY``)."""
-    out = ["## VBench results", ""]
+    out = ["## VBench results", ""] + [f"> **{line}**\n" for line in fake_note(report)]
     if verdict is not None:
         out += [f"**Verdict: {'PASS' if verdict['passed'] else 'FAIL'}**", ""]
         out += [f"- {line}" for line in verdict["failures"]]
