@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .dimensions import DIMENSIONS, suggest
 from .scoring import GroupScore
+
+if TYPE_CHECKING:
+    from .compare import Comparison
 
 GROUP_NAMES = ("quality", "semantic", "total")
 
@@ -39,7 +43,7 @@ def _canonical(name: str, where: str) -> str:
                     f"use a dimension name or one of quality, semantic, total")
 
 
-def parse_value(text, name: str, where: str) -> float:
+def parse_value(text: object, name: str, where: str) -> float:
     """Parse a percent value; refuse what looks like the 0-1 scale."""
     raw = str(text).strip()
     explicit = raw.endswith("%")
@@ -67,7 +71,7 @@ def parse_threshold(spec: str, where: str = "--vbench-fail-under") -> Threshold:
     return Threshold(key, parse_value(value, key, where), where)
 
 
-def load_config(path: str | Path) -> tuple[list[Threshold], dict]:
+def load_config(path: str | Path) -> tuple[list[Threshold], dict[str, Any]]:
     """Read a YAML config: ``fail_under: {name: percent}``, optional ``baseline``, ``max_regression`` and the
     comparison keys of :mod:`pytest_vbench.compare` (``max_drop``, ``confidence``, ``resamples``)."""
     import yaml
@@ -94,7 +98,7 @@ def load_config(path: str | Path) -> tuple[list[Threshold], dict]:
     if not isinstance(fail_under, dict):
         raise GateError(f"config file {p}: fail_under must be a mapping of name: percent")
     thresholds = [Threshold(_canonical(k, where), parse_value(v, k, where), where) for k, v in fail_under.items()]
-    extra = {}
+    extra: dict[str, Any] = {}
     if data.get("baseline") is not None:
         base = Path(str(data["baseline"])).expanduser()
         extra["baseline"] = str(base if base.is_absolute() else p.parent / base)
@@ -104,7 +108,7 @@ def load_config(path: str | Path) -> tuple[list[Threshold], dict]:
     return thresholds, extra
 
 
-def parse_regression(value, where: str) -> float:
+def parse_regression(value: object, where: str) -> float:
     """Allowed regression against the baseline, in percentage points (>= 0)."""
     try:
         v = float(str(value).strip().rstrip("%"))
@@ -143,7 +147,7 @@ def current_percent(raws: dict[str, float], groups: dict[str, GroupScore]) -> di
 
 
 def evaluate(thresholds: list[Threshold], raws: dict[str, float], groups: dict[str, GroupScore],
-             baseline=None, max_regression: float = 0.0,
+             baseline: Comparison | None = None, max_regression: float = 0.0,
              missing_as_zero: bool = False) -> list[str]:
     """Every failed gate as one ``FAIL ...`` line (empty list: the gate passes)."""
     now = current_percent(raws, groups)

@@ -13,9 +13,18 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .dimensions import Dimension
+    from .report import Results
+    from .runtime import Runtime
+    from .suite import Case
 
 PROPERTY = "vbench"
 
@@ -80,7 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add_vqa_options(g, parser)
 
 
-def _add_vqa_options(group, parser: pytest.Parser) -> None:
+def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     """Options of the vqa_score dimension (model, templates, frames)."""
     group.addoption("--vbench-vqa-model", metavar="NAME", default=None,
                     help="vqa_score: model folder under <cache>/vqa_model/ (default qwen2.5-vl-7b)")
@@ -91,7 +100,7 @@ def _add_vqa_options(group, parser: pytest.Parser) -> None:
     parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
 
 
-def _vqa_options(config: pytest.Config) -> dict:
+def _vqa_options(config: pytest.Config) -> dict[str, Any]:
     """The vqa_score options as plain JSON (a usage error when invalid)."""
     from .models.vqa import VQAOptions
 
@@ -157,7 +166,7 @@ class VBenchSession:
 
         # gate: thresholds from ini, then config file, then command line (later ones add, never replace)
         self.thresholds = []
-        extra: dict = {}
+        extra: dict[str, Any] = {}
         try:
             for line in config.getini("vbench_fail_under"):
                 self.thresholds.append(gate.parse_threshold(line, "ini vbench_fail_under"))
@@ -193,11 +202,11 @@ class VBenchSession:
                 raise pytest.UsageError(f"--vbench-baseline {baseline}: {exc}") from None
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
         self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
-        self._runtime = None
-        self.results = None
-        self.report = None
-        self.verdict = None
-        self.comparison = None
+        self._runtime: Runtime | None = None
+        self.results: Results | None = None
+        self.report: dict[str, Any] | None = None
+        self.verdict: dict[str, Any] | None = None
+        self.comparison: Comparison | None = None
         self.written: list[Path] = []
         if opt("vbench_html"):
             from .plots import require_matplotlib
@@ -219,7 +228,7 @@ class VBenchSession:
             raise pytest.UsageError(f"--vbench-samples must be a positive integer, got {samples!r}") from None
         return value
 
-    def _select_dims(self, in_suite: set[str] | None):
+    def _select_dims(self, in_suite: set[str] | None) -> list[Dimension]:
         """--vbench-dims (validated), else the implemented dimensions the suite (or custom mode) covers."""
         from . import dimensions
 
@@ -250,7 +259,7 @@ class VBenchSession:
         return dims
 
     # -- per process
-    def runtime(self, worker_id: str | None):
+    def runtime(self, worker_id: str | None) -> Runtime:
         """This process's runtime (created on first use: no torch import before an item runs)."""
         if self._runtime is None:
             from .runtime import Runtime, resolve_device
@@ -282,7 +291,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from .ci_surfaces import GateSurfaces  # registered first: its sessionfinish runs after ResultsPlugin's
 
         config.pluginmanager.register(GateSurfaces(session), "vbench-ci-surfaces")
-        config.pluginmanager.register(ResultsPlugin(session), "vbench-results")
+        config.pluginmanager.register(ResultsPlugin(session, session.results), "vbench-results")
 
 
 def _preflight(session: VBenchSession) -> None:
@@ -319,9 +328,10 @@ def _rewrite_keyword(config: pytest.Config) -> None:
     if not expr.strip():
         return
     tokens = re.split(r"(\(|\)|\s+)", expr)
-    out, run = [], []
+    out: list[str] = []
+    run: list[str] = []
 
-    def flush():
+    def flush() -> None:
         if run:
             out.append("_".join(run))
             run.clear()
@@ -342,7 +352,7 @@ def _rewrite_keyword(config: pytest.Config) -> None:
 class VBenchSuiteNode(pytest.Collector):
     """The root of the generated items (node id ``vbench``)."""
 
-    def collect(self):
+    def collect(self) -> Iterator[pytest.Item]:
         session: VBenchSession = self.config.stash[_KEY]
         for case in session.cases:
             # an explicit nodeid keeps --lf working: pytest >= 9 compares parsed ids ("name[params]")
@@ -354,7 +364,7 @@ class VBenchSuiteNode(pytest.Collector):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_make_collect_report(collector):
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
     """Append the vbench suite to the session's top-level collection."""
     outcome = yield
     if isinstance(collector, pytest.Session) and _KEY in collector.config.stash:
@@ -370,7 +380,7 @@ class VBenchFailure(Exception):
 class VBenchItem(pytest.Item):
     """One (dimension, prompt) case."""
 
-    def __init__(self, *, case, **kwargs):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
 
@@ -385,13 +395,13 @@ class VBenchItem(pytest.Item):
         if is_failure(result):
             raise VBenchFailure(failure_message(result))
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """A failed case shows its message, not a traceback."""
         if isinstance(excinfo.value, VBenchFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, None, str]:
         return self.config.stash[_KEY].videos, None, self.name
 
 
@@ -399,8 +409,9 @@ class VBenchItem(pytest.Item):
 class ResultsPlugin:
     """Controller-side hooks, registered only when vbench is active in the controller process."""
 
-    def __init__(self, vb: VBenchSession):
+    def __init__(self, vb: VBenchSession, results: Results):
         self.vb = vb
+        self.results = results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect each item's result from its report (the same path with and without xdist)."""
@@ -411,10 +422,10 @@ class ResultsPlugin:
                 result = json.loads(value)
                 node = getattr(report, "node", None)  # xdist: the worker that ran the item
                 worker = getattr(getattr(node, "gateway", None), "id", None)
-                self.vb.results.add(result, worker=worker, device=result.get("device"))
+                self.results.add(result, worker=worker, device=result.get("device"))
 
     @pytest.hookimpl(tryfirst=True)  # the verdict exists before junitxml and the terminal's final line
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Aggregate, write reports, and turn an OK exit status into a failure when the gate fails."""
         vb, config = self.vb, session.config
         if config.getoption("collectonly"):
@@ -422,7 +433,7 @@ class ResultsPlugin:
         from . import compare
         from . import report as rep
 
-        summary = vb.results.summary(missing_as_zero=vb.missing_as_zero)
+        summary = self.results.summary(missing_as_zero=vb.missing_as_zero)
         summary["identity"] = vb.identity
         verdict, vb.comparison = compare.verdict(summary, vb.thresholds, vb.baseline, vb.compare_settings,
                                                  vb.baseline_path)
@@ -449,7 +460,7 @@ class ResultsPlugin:
         if failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def pytest_terminal_summary(self, terminalreporter, exitstatus, config: pytest.Config) -> None:
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         """Print the score table, the group scores and the verdict."""
         vb = self.vb
         if vb.report is None:
@@ -468,13 +479,14 @@ class ResultsPlugin:
                 tr.write_line(line)
         for p in vb.written:
             tr.write_line(f"wrote {p}")
-        for line in vb.verdict["failures"]:
+        failures = vb.verdict["failures"] if vb.verdict is not None else []
+        for line in failures:
             tr.write_line(line, red=True, bold=True)
-        if not vb.verdict["failures"] and (vb.thresholds or vb.baseline):
+        if not failures and (vb.thresholds or vb.baseline):
             tr.write_line(f"vbench gate passed ({len(vb.thresholds)} threshold(s)"
                           f"{', baseline' if vb.baseline else ''})", green=True)
 
-    def pytest_report_header(self, config: pytest.Config):
+    def pytest_report_header(self, config: pytest.Config) -> str:
         """One header line saying what will be scored."""
         vb = self.vb
         return (f"vbench: {vb.mode} mode, suite {vb.suite.source} (sha256 {vb.suite.sha256[:12]}), "
@@ -482,7 +494,7 @@ class ResultsPlugin:
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may not be installed
-def pytest_xdist_auto_num_workers(config: pytest.Config):
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` with vbench active: one worker per visible accelerator (default rule when none)."""
     if not _active(config):
         return None
@@ -496,7 +508,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config):
 
 
 @pytest.fixture(scope="session")
-def vbench_runtime(request: pytest.FixtureRequest):
+def vbench_runtime(request: pytest.FixtureRequest) -> Runtime:
     """The process's VBench runtime (device, lazy models, frame cache), for hand-written tests."""
     config = request.config
     if _KEY not in config.stash:

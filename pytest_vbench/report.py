@@ -15,6 +15,7 @@ import platform
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from .dimensions import DIMENSIONS, GROUPS
 from .scoring import DimensionTotal, final_scores, normalise
@@ -29,7 +30,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def provenance() -> dict:
+def provenance() -> dict[str, Any]:
     """Versions that decide the numbers (read from package metadata; nothing is imported)."""
     dists = ["pytest-vbench", "torch", "torchvision", "numpy", "opencv-python-headless", "opencv-python",
              "decord", "Pillow", "timm", "open_clip_torch", "pyiqa", "transformers"]
@@ -40,17 +41,17 @@ def provenance() -> dict:
 class Results:
     """Case results of a session, merged as they arrive."""
 
-    def __init__(self, dims: list[str], suite: dict, samples: int = 5):
+    def __init__(self, dims: list[str], suite: dict[str, Any], samples: int = 5):
         self.dims = list(dims)
         self.suite = suite
         self.samples = samples
-        self.cases: dict[tuple[str, str], dict] = {}
+        self.cases: dict[tuple[str, str], dict[str, Any]] = {}
         self.devices: set[str] = set()
         self.workers: set[str] = set()
         self.expected: dict[str, int] = {}  # prompts per dimension (from collection)
         self.seconds: dict[tuple[str, str], float] = {}
 
-    def add(self, result: dict, worker: str | None = None, device: str | None = None) -> None:
+    def add(self, result: dict[str, Any], worker: str | None = None, device: str | None = None) -> None:
         """Merge one case result (a retried case replaces its earlier result)."""
         self.cases[(result["dimension"], result["prompt"])] = result
         self.seconds[(result["dimension"], result["prompt"])] = result.get("seconds", 0.0)
@@ -59,14 +60,14 @@ class Results:
         if device:
             self.devices.add(device)
 
-    def sorted_cases(self) -> list[dict]:
+    def sorted_cases(self) -> list[dict[str, Any]]:
         """Cases in table order of their dimension, then suite order."""
         rank = {name: i for i, name in enumerate(DIMENSIONS)}
         return sorted(self.cases.values(), key=lambda r: (rank[r["dimension"]], r["order"], r["prompt"]))
 
-    def summary(self, missing_as_zero: bool = False) -> dict:
+    def summary(self, missing_as_zero: bool = False) -> dict[str, Any]:
         """The full report dict (without the verdict, which the gate adds)."""
-        per_dim: dict[str, dict] = {}
+        per_dim: dict[str, dict[str, Any]] = {}
         totals = {name: DimensionTotal(name) for name in self.dims}
         for name in self.dims:
             d = DIMENSIONS[name]
@@ -134,14 +135,14 @@ class Results:
         }
 
 
-def _stable_case(case: dict) -> dict:
+def _stable_case(case: dict[str, Any]) -> dict[str, Any]:
     """A case result without what varies between runs (timings, device)."""
     out = {k: v for k, v in case.items() if k not in ("seconds", "device")}
     out["videos"] = [{k: v for k, v in video.items() if k != "seconds"} for video in case["videos"]]
     return out
 
 
-def merge_reports(reports: list[dict], missing_as_zero: bool = False) -> dict:
+def merge_reports(reports: list[dict[str, Any]], missing_as_zero: bool = False) -> dict[str, Any]:
     """Merge ``--vbench-json`` reports of shards of one run (same suite) into one report."""
     if not reports:
         raise ValueError("nothing to merge")
@@ -166,12 +167,12 @@ def merge_reports(reports: list[dict], missing_as_zero: bool = False) -> dict:
     return out
 
 
-def raw_scores(report: dict) -> dict[str, float]:
+def raw_scores(report: dict[str, Any]) -> dict[str, float]:
     """Raw dimension scores of a report dict that have a value."""
     return {n: d["raw"] for n, d in report["dimensions"].items() if d["raw"] is not None}
 
 
-def write_json(report: dict, path: str | os.PathLike) -> Path:
+def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write our JSON report atomically."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +182,7 @@ def write_json(report: dict, path: str | os.PathLike) -> Path:
     return p
 
 
-def official_results(report: dict) -> dict:
+def official_results(report: dict[str, Any]) -> dict[str, Any]:
     """``{dimension: [score, [record, ...]]}`` as ``<name>_eval_results.json`` of vbench 0.1.5."""
     out = {}
     for name, d in report["dimensions"].items():
@@ -192,7 +193,7 @@ def official_results(report: dict) -> dict:
     return out
 
 
-def write_official(report: dict, directory: str | os.PathLike, name: str | None = None) -> Path:
+def write_official(report: dict[str, Any], directory: str | os.PathLike[str], name: str | None = None) -> Path:
     """Write ``<dir>/<name>_eval_results.json`` (readable by the official ``cal_final_score.py``)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
@@ -210,7 +211,7 @@ def _num(v: float | None) -> str:
     return "-" if v is None else f"{v:.4f}"
 
 
-def table_rows(report: dict) -> list[list[str]]:
+def table_rows(report: dict[str, Any]) -> list[list[str]]:
     """Rows of the per-dimension table: name, group, raw, normalised, prompts, videos, s/video."""
     rows = []
     for name, d in report["dimensions"].items():
@@ -227,7 +228,7 @@ def table_rows(report: dict) -> list[list[str]]:
 HEADER = ["dimension", "group", "raw", "normalised", "prompts ok", "videos", "s/video"]
 
 
-def group_lines(report: dict) -> list[tuple[str, str]]:
+def group_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value text) for Quality, Semantic and Total."""
     out = []
     for g in (*GROUPS, "total"):
@@ -248,7 +249,7 @@ def group_lines(report: dict) -> list[tuple[str, str]]:
 EXTRA_NOTE = "Extra     {} (beyond VBench 1.0): reported only, not part of Quality, Semantic or Total"
 
 
-def extra_dimensions(report: dict) -> list[str]:
+def extra_dimensions(report: dict[str, Any]) -> list[str]:
     """Selected dimensions outside the official groups (e.g. vqa_score)."""
     return [n for n, d in report["dimensions"].items() if d.get("group") not in GROUPS]
 
@@ -263,7 +264,7 @@ def fake_note(report: dict[str, object]) -> list[str]:
     return [FAKE_NOTE] if isinstance(identity, dict) and identity.get("fake_checkpoints") else []
 
 
-def format_table(report: dict) -> list[str]:
+def format_table(report: dict[str, Any]) -> list[str]:
     """The terminal summary as lines."""
     rows = table_rows(report)
     widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i]) for i in range(len(HEADER))]
@@ -279,7 +280,7 @@ def format_table(report: dict) -> list[str]:
     return lines
 
 
-def markdown(report: dict, verdict: dict | None = None) -> str:
+def markdown(report: dict[str, Any], verdict: dict[str, Any] | None = None) -> str:
     """A GitHub-flavoured Markdown summary (fits ``$GITHUB_STEP_SUMMARY``)."""
     out = ["## VBench results", ""] + [f"> **{line}**\n" for line in fake_note(report)]
     if verdict is not None:

@@ -10,21 +10,25 @@ from __future__ import annotations
 import importlib
 import time
 import traceback
+from typing import TYPE_CHECKING, Any
 
 from .scoring import VideoScore
-from .suite import Case
+from .suite import Case, VideoRef
 from .video import VideoError
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 
 class CaseFailed(Exception):
     """A case finished but some of its videos could not be scored, or it had none."""
 
-    def __init__(self, result: dict):
+    def __init__(self, result: dict[str, Any]):
         self.result = result
         super().__init__(failure_message(result))
 
 
-def failure_message(result: dict) -> str:
+def failure_message(result: dict[str, Any]) -> str:
     """One readable message for a failed case."""
     lines = []
     if not result["videos"] and not result["errors"]:
@@ -38,14 +42,14 @@ def failure_message(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _video_entry(video, score: VideoScore, seconds: float) -> dict:
+def _video_entry(video: VideoRef, score: VideoScore, seconds: float) -> dict[str, Any]:
     entry = {"video": video.name, "path": str(video.path), "sample": video.sample}
     entry.update(score.to_json())
     entry["seconds"] = round(seconds, 6)
     return entry
 
 
-def run_case(case: Case, runtime) -> dict:
+def run_case(case: Case, runtime: Runtime) -> dict[str, Any]:
     """Score every video of ``case``; return the result dict (never raises for a bad video)."""
     module = importlib.import_module(case.dim.module_name)
     result = {
@@ -80,7 +84,7 @@ def run_case(case: Case, runtime) -> dict:
     return result
 
 
-def _record(result: dict, video, outcome, seconds: float) -> None:
+def _record(result: dict[str, Any], video: VideoRef, outcome: VideoScore | Exception, seconds: float) -> None:
     if isinstance(outcome, Exception):
         message = str(outcome)
         if str(video.path) not in message:
@@ -91,6 +95,6 @@ def _record(result: dict, video, outcome, seconds: float) -> None:
         result["videos"].append(_video_entry(video, outcome, seconds))
 
 
-def is_failure(result: dict) -> bool:
+def is_failure(result: dict[str, Any]) -> bool:
     """True when the case's item should fail: a video errored, or no video was found at all."""
     return bool(result["errors"]) or not result["videos"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from .dimensions import DIMENSIONS, QUALITY, SEMANTIC
 
@@ -24,12 +25,12 @@ class VideoScore:
 
     sum: float
     count: int
-    record: dict | None = None  # official per-video record without video_path; None = no record (color)
+    record: dict[str, Any] | None = None  # official per-video record without video_path; None = no record (color)
     note: str | None = None  # why a video was (not) used, e.g. by the static filter; shown in reports
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON form."""
-        out = {"sum": float(self.sum), "count": int(self.count), "record": self.record}
+        out: dict[str, Any] = {"sum": float(self.sum), "count": int(self.count), "record": self.record}
         if self.note is not None:
             out["note"] = self.note
         return out
