@@ -46,6 +46,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vbench-suite", choices=("full", "present"), default="full",
                 help="full: every prompt of the suite (default); present: only the prompts that have videos "
                      "(a partial run on purpose: the report says which prompts it covers)")
+    g.addoption("--vbench-progress", choices=("auto", "always", "never"), default="auto",
+                help="status line (items, videos, rate, ETA per dimension) every vbench_progress_interval "
+                     "seconds: auto = only when stdout is a terminal (default); -v adds a line per video")
+    parser.addini("vbench_progress_interval", "seconds between two progress status lines (default 30)", default="")
     g.addoption("--vbench-samples", metavar="N", type=int, default=None,
                 help="videos per prompt looked up as {prompt}-0..N-1 (default 5)")
     g.addoption("--vbench-fail-under", metavar="NAME=PCT", action="append", default=[],
@@ -291,6 +295,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from .ci_surfaces import GateSurfaces  # registered first: its sessionfinish runs after ResultsPlugin's
 
         config.pluginmanager.register(GateSurfaces(session), "vbench-ci-surfaces")
+        from .progress import install as install_progress
+
+        install_progress(config, session.cases)
         config.pluginmanager.register(ResultsPlugin(session, session.results), "vbench-results")
 
 

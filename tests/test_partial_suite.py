@@ -90,8 +90,14 @@ def test_present_suite_end_to_end(pytester, flicker_videos, tmp_path):
     out, junit = tmp_path / "r.json", tmp_path / "j.xml"
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--vbench-videos", str(flicker_videos), "--vbench-dims", "temporal_flickering",
-        "--vbench-suite", "present", "--vbench-json", str(out), f"--junitxml={junit}")
+        "--vbench-suite", "present", "--vbench-json", str(out), f"--junitxml={junit}",
+        "-v", "--vbench-progress", "always", "-o", "vbench_progress_interval=0")
     result.assert_outcomes(passed=3)
+    assert result.stdout.str().count("../vbench") == 0  # node ids print as they are from any directory
+    result.stdout.fnmatch_lines(["vbench::temporal_flickering[[]a toilet, frozen in time[]] PASSED*",
+                                 "    a toilet, frozen in time-0.mp4  *s",  # verbose: a line per video
+                                 "vbench: 2/3 items, 10/15 videos, * videos/s, ETA temporal_flickering *",
+                                 "vbench: 3/3 items, 15/15 videos, * videos/s"])
     total = len(S.standard_cases(S.load_suite(), FLICKER, tmp_path / "none"))
     result.stdout.fnmatch_lines([f"vbench: partial on purpose: present-only suite: 3 of {total} prompts, 3 of "
                                  f"{total} items (temporal_flickering 3/{total})"])
