@@ -145,7 +145,7 @@ def keep_vbench_ids(config: pytest.Config) -> None:
     def cwd_relative_nodeid(nodeid: Any) -> Any:  # str, or pytest 9's NodeId
         text = str(nodeid)
         if text == "vbench" or text.startswith("vbench::"):
-            return text
+            return nodeid  # unchanged, of the type pytest passed in
         return original(nodeid)
 
     setattr(config, "cwd_relative_nodeid", cwd_relative_nodeid)  # noqa: B010 (an instance override)
