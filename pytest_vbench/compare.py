@@ -275,9 +275,19 @@ def load_report(path: str | Path, what: str = "baseline") -> dict:
         raise CompareError(f"{what} {p} is not a pytest-vbench JSON report (written by --vbench-json)") from None
     if not (isinstance(data, dict) and isinstance(data.get("cases"), list) and isinstance(data.get("dimensions"), dict)
             and isinstance(data.get("suite"), dict)):
-        raise CompareError(f"{what} {p} is not a pytest-vbench JSON report (written by --vbench-json): "
-                           f"it has no per-prompt 'cases'")
+        if _is_official_results(data):
+            raise CompareError(f"{what} {p} is an official eval_results file ({{dimension: [score, per-video "
+                               f"records]}}, as --vbench-results-dir writes it): it has no per-prompt sums; expected "
+                               f"the pytest-vbench JSON report of that run (written by --vbench-json)")
+        raise CompareError(f"{what} {p} is not a pytest-vbench JSON report (written by --vbench-json): expected an "
+                           f"object with 'schema', 'suite', 'dimensions' and per-prompt 'cases'")
     return data
+
+
+def _is_official_results(data: object) -> bool:
+    """True for ``{dimension: [score, [record, ...]]}``, the official ``<name>_eval_results.json``."""
+    return (isinstance(data, dict) and bool(data) and
+            all(isinstance(v, list) and len(v) == 2 and isinstance(v[1], list) for v in data.values()))
 
 
 # ------------------------------------------------------------------------------------ pairing

@@ -31,11 +31,14 @@ def _version(dist: str) -> str | None:
 
 
 def provenance() -> dict[str, Any]:
-    """Versions that decide the numbers (read from package metadata; nothing is imported)."""
+    """Versions that decide the numbers (package metadata) and the GPU (torch is imported when installed)."""
     dists = ["pytest-vbench", "torch", "torchvision", "numpy", "opencv-python-headless", "opencv-python",
              "decord", "Pillow", "timm", "open_clip_torch", "pyiqa", "transformers"]
+    from .gpu_info import describe as gpu
+
     return {"python": platform.python_version(),
-            "packages": {d: v for d in dists if (v := _version(d)) is not None}}
+            "packages": {d: v for d in dists if (v := _version(d)) is not None},
+            "gpu": gpu()}  # name, count, driver, CUDA/cuDNN/torch versions; None on CPU
 
 
 class Results:
@@ -207,10 +210,6 @@ def _pct(v: float | None) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * 100:.2f}%"
 
 
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:.4f}"
-
-
 def table_rows(report: dict[str, Any]) -> list[list[str]]:
     """Rows of the per-dimension table: name, group, raw, normalised, prompts, videos, s/video."""
     rows = []
@@ -220,7 +219,7 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
         extras = [f"{v[k]} {k}" for k in ("missing", "failed") if v[k]]
         videos = f"{v['scored']}" + (f" ({', '.join(extras)})" if extras else "")
         prompts = f"{p['scored']}/{p['expected']}" + (f" ({p['failed']} failed)" if p["failed"] else "")
-        rows.append([name, d["group"], _pct(d["raw"]), _num(d["normalised"]), prompts, videos,
+        rows.append([name, d["group"], _pct(d["raw"]), _pct(d["normalised"]), prompts, videos,  # both in percent
                      "-" if t is None else f"{t:.3f}"])
     return rows
 
