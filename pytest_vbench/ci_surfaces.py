@@ -128,3 +128,23 @@ def mark_final_line(config: pytest.Config) -> bool:
     except AttributeError:  # a pytest without these internals: the words are still there
         pass
     return True
+
+
+class NearMissHint:
+    """Every process: a failed item that found no video names the files whose names almost match.
+
+    The hint is added to the item's failure text (terminal, JUnit) from ``case.near_misses``, which
+    suite.py fills at collection time; the result JSON is left as the runner wrote it.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """Append ``names that almost match: ...`` to a "no video found" failure."""
+        report = yield
+        case = getattr(item, "case", None)
+        near = getattr(case, "near_misses", None)
+        if near and report.when == "call" and report.failed and isinstance(report.longrepr, str) \
+                and not getattr(case, "videos", None):
+            report.longrepr += "\nnames that almost match (rename them to the expected names): " + \
+                ", ".join(repr(m) for m in near)
+        return report

@@ -284,6 +284,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     session = VBenchSession(config)
     config.stash[_KEY] = session
+    from .ci_surfaces import NearMissHint
+
+    config.pluginmanager.register(NearMissHint(), "vbench-near-miss")
     _rewrite_keyword(config)
     if not _is_worker(config):
         from .report import Results

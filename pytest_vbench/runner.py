@@ -35,8 +35,6 @@ def failure_message(result: dict[str, Any]) -> str:
         lines.append(f"no video found for prompt {result['prompt']!r} ({result['dimension']}); expected "
                      f"one of: {', '.join(result['missing'])} in the videos directory or its "
                      f"'{result['folder']}/' subfolder")
-        if result.get("near_misses"):
-            lines[-1] += "; names that almost match: " + ", ".join(repr(m) for m in result["near_misses"])
     for err in result["errors"]:
         lines.append(err["error"])
     return "\n".join(lines)
@@ -61,8 +59,6 @@ def run_case(case: Case, runtime: Runtime) -> dict[str, Any]:
         "errors": [],
         "missing": list(case.missing),
     }
-    if case.near_misses and not case.videos:
-        result["near_misses"] = list(case.near_misses)
     started = time.perf_counter()
     batch = getattr(module, "score_case", None)
     if batch is not None and case.videos:

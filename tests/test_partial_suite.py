@@ -12,7 +12,6 @@ import pytest
 
 from pytest_vbench import suite as S
 from pytest_vbench.dimensions import DIMENSIONS
-from pytest_vbench.runner import failure_message
 
 EXAMPLE_PROMPTS = ["In a still frame, a stop sign", "a toilet, frozen in time", "a laptop, frozen in time"]  # conftest's
 
@@ -68,9 +67,6 @@ def test_near_misses_are_named_in_the_no_video_message(tmp_path, name):
     cases, _ = S.select_cases(suite, cases, tmp_path, 5, present=False)
     (stop,) = [c for c in cases if c.prompt == EXAMPLE_PROMPTS[0]]
     assert stop.videos == [] and stop.near_misses == [name]
-    result = {"dimension": stop.dimension, "prompt": stop.prompt, "folder": "temporal_flickering", "videos": [],
-              "errors": [], "missing": stop.missing, "near_misses": stop.near_misses}
-    assert failure_message(result).endswith(f"names that almost match: {name!r}")
     others = [c for c in cases if c.prompt not in EXAMPLE_PROMPTS[:2]]
     assert all(c.near_misses == [] for c in others)
 
@@ -119,3 +115,20 @@ def test_empty_directory_is_one_usage_error_end_to_end(pytester, tmp_path):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--vbench-videos: no video in * matches a prompt of the suite*it is empty*"])
     assert "FAILED" not in result.stdout.str()
+
+
+def test_near_miss_in_the_failure_end_to_end_with_xdist(pytester, small_suite, tmp_path):
+    from synthetic import noise_frames, write_video
+
+    videos = tmp_path / "v"
+    videos.mkdir()
+    write_video(videos / f"{EXAMPLE_PROMPTS[0]}-0.mp4", noise_frames(1))
+    write_video(videos / f"{EXAMPLE_PROMPTS[1]}_0.mp4", noise_frames(2))  # '_' for '-'
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--vbench-videos", str(videos),
+                                           "--vbench-full-info", str(small_suite), "--vbench-samples", "1",
+                                           "-n", "2", "-rf")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([f"*no video found for prompt '{EXAMPLE_PROMPTS[1]}'*",
+                                 f"names that almost match (rename them to the expected names): "
+                                 f"'{EXAMPLE_PROMPTS[1]}_0.mp4'"])
+    assert result.stdout.str().count("names that almost match") == 1  # not for the prompt without any file
