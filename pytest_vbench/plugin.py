@@ -134,6 +134,9 @@ class VBenchSession:
         from .runtime import default_cache_dir
 
         self.config = config
+        #: reasons this run is partial on purpose (shards, present-only suites); see results.Completeness.
+        #: Set first, so that anything later in configuration can append to it.
+        self.planned_partial: list[str] = []
         opt = config.getoption
         videos = Path(os.path.expanduser(opt("vbench_videos")))
         self.mode = opt("vbench_mode") or "standard"
@@ -146,7 +149,6 @@ class VBenchSession:
         self.videos = videos.resolve()
 
         self.samples = self._samples()
-        self.planned_partial: list[str] = []  # explicit partial runs (present-only suite, shards, ...)
         try:
             if self.mode == "standard":
                 if opt("vbench_prompt_file"):
