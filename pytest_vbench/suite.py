@@ -53,7 +53,6 @@ class Case:
     aux: dict[str, Any] | None = None
     videos: list[VideoRef] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # expected file names not found
-    near_misses: list[str] = field(default_factory=list)  # files whose names almost match (no video found)
 
     @property
     def dim(self) -> Dimension:
@@ -64,6 +63,9 @@ class Case:
     def item_name(self) -> str:
         """The pytest item name: ``dimension[prompt]`` (``::`` in a custom prompt would split node ids)."""
         return f"{self.dimension}[{self.prompt.replace('::', ': :')}]"
+
+    #: files whose names almost match the expected ones, for a case without any video (attach_near_misses)
+    near_misses: list[str] = field(default_factory=list)
 
 
 @dataclass
