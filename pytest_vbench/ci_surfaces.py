@@ -1,9 +1,9 @@
 """The verdict where CI looks: a ``vbench::gate`` test case in the JUnit XML and a red final line.
 
 The controller's :class:`~pytest_vbench.plugin.ResultsPlugin` decides the verdict in
-``pytest_sessionfinish`` (tryfirst, so before junitxml writes its file and before the terminal's
-final line). :class:`GateSurfaces` runs right after it and reads ``vb.verdict`` (``passed``,
-``failures``):
+``pytest_sessionfinish``. :class:`GateSurfaces` runs after it and after junitxml's own
+``pytest_sessionfinish`` (trylast), still before the terminal's final line, and reads ``vb.verdict``
+(``passed``, ``failures``):
 
 * JUnit (``--junitxml``): one extra test case ``vbench::gate`` (classname ``vbench``, name
   ``gate``), failed with the FAIL lines as its message when the gate fails, passed otherwise; it
@@ -83,9 +83,9 @@ class GateSurfaces:
                          f"are meaningless")
         return lines
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Runs after ResultsPlugin's (both tryfirst; registered before it) and before junitxml's."""
+        """Runs after ResultsPlugin's (the verdict) and junitxml's (the file, which is written again)."""
         verdict = getattr(self.vb, "verdict", None)
         if verdict is None or self.done:
             return
@@ -97,7 +97,8 @@ class GateSurfaces:
 
 
 def add_junit_case(config: pytest.Config, reports: list[pytest.TestReport]) -> bool:
-    """Feed the gate's reports to junitxml only (no terminal letter, no --lf entry); False without --junitxml."""
+    """Feed the gate's reports to junitxml only (no terminal letter, no --lf entry) and write its file again
+    (junitxml wrote it in its own pytest_sessionfinish, before the verdict existed); False without --junitxml."""
     from _pytest.junitxml import xml_key
 
     xml = config.stash.get(xml_key, None)
@@ -105,6 +106,7 @@ def add_junit_case(config: pytest.Config, reports: list[pytest.TestReport]) -> b
         return False
     for report in reports:
         xml.pytest_runtest_logreport(report)
+    xml.pytest_sessionfinish()
     return True
 
 

@@ -297,7 +297,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for case in session.cases:
             session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
         _preflight(session)
-        from .ci_surfaces import GateSurfaces  # registered first: its sessionfinish runs after ResultsPlugin's
+        from .ci_surfaces import GateSurfaces  # its sessionfinish is trylast: after the verdict and junitxml's write
 
         config.pluginmanager.register(GateSurfaces(session), "vbench-ci-surfaces")
         from .progress import install as install_progress
@@ -436,7 +436,6 @@ class ResultsPlugin:
                 worker = getattr(getattr(node, "gateway", None), "id", None)
                 self.results.add(result, worker=worker, device=result.get("device"))
 
-    @pytest.hookimpl(tryfirst=True)  # the verdict exists before junitxml and the terminal's final line
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Aggregate, write reports, and turn an OK exit status into a failure when the gate fails."""
         vb, config = self.vb, session.config
