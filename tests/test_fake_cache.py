@@ -96,3 +96,19 @@ def test_fake_cache_runs_all_16_dimensions_through_the_plugin(pytester, tmp_path
     assert report["identity"]["fake_checkpoints"] is True
     assert {n: d["videos"]["scored"] for n, d in report["dimensions"].items()} == dict.fromkeys(OFFICIAL, 1)
     assert "FAKE CHECKPOINTS" in Path(md).read_text(encoding="utf-8").split("|")[0]
+
+
+def test_html_and_markdown_say_fake(monkeypatch):
+    from pytest_vbench import plots, report
+
+    rep = {"identity": {"fake_checkpoints": True}, "dimensions": {}, "scores": {
+        g: {"value": None, "partial": True, "missing": []} for g in ("quality", "semantic", "total")},
+        "runtime": {"timing": {}}, "suite": {"source": "s", "sha256": "0" * 64, "mode": "standard"},
+        "dimensions_not_implemented": []}
+    monkeypatch.setattr(plots, "radar", lambda *a: None)  # no matplotlib needed for the page's text
+    monkeypatch.setattr(plots, "_img", lambda *a: "")
+    assert "FAKE CHECKPOINTS" in plots.render_html(rep)
+    assert "FAKE CHECKPOINTS" in report.markdown(rep)
+    assert report.format_table(rep)[0].startswith("FAKE CHECKPOINTS")
+    real = dict(rep, identity={})
+    assert "FAKE" not in plots.render_html(real) + report.markdown(real) + "\n".join(report.format_table(real))
