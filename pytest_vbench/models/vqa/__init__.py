@@ -14,7 +14,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-#: t2v_metrics 3.0's defaults for Qwen2.5-VL (``qwen2vl_model.py``)
+#: t2v_metrics 3.0's defaults for Qwen2.5-VL (``qwen2vl_model.py``), the default backend; each backend
+#: module has its own ``DEFAULTS`` (LLaVA-OneVision: another question, 16 frames)
 DEFAULT_QUESTION = 'Does this image show "{}"?'
 DEFAULT_ANSWER = "Yes"
 DEFAULT_FPS = 8.0
@@ -42,42 +43,59 @@ MODELS: dict[str, VQAModel] = {m.name: m for m in (
     VQAModel("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct", "qwen2_5_vl", 8.29, True),
     VQAModel("qwen2.5-vl-32b", "Qwen/Qwen2.5-VL-32B-Instruct", "qwen2_5_vl", 33.5, True),
     VQAModel("qwen2.5-vl-72b", "Qwen/Qwen2.5-VL-72B-Instruct", "qwen2_5_vl", 73.4, True),
+    # t2v_metrics reads lmms-lab's checkpoints with LLaVA-NeXT's code; we read the llava-hf conversions
+    VQAModel("llava-onevision-qwen2-7b-ov", "llava-hf/llava-onevision-qwen2-7b-ov-hf", "llava_onevision", 8.03, True),
+    VQAModel("llava-onevision-qwen2-7b-si", "llava-hf/llava-onevision-qwen2-7b-si-hf", "llava_onevision", 8.03, True),
+    VQAModel("llava-onevision-qwen2-0.5b-ov", "llava-hf/llava-onevision-qwen2-0.5b-ov-hf", "llava_onevision", 0.89,
+             True),
 )}
 
 #: config.json model_type -> backend module (relative to this package)
-BACKENDS = {"qwen2_5_vl": "qwen"}
+BACKENDS = {"qwen2_5_vl": "qwen", "llava_onevision": "llava_ov"}
 
 
 @dataclass(frozen=True)
 class VQAOptions:
-    """What ``vqa_score`` asks: which model, the question/answer templates, frame sampling."""
+    """What ``vqa_score`` asks: which model, the question/answer templates, frame sampling.
+
+    ``None`` means "the backend's t2v_metrics default" (:meth:`resolved`): the templates and the
+    frame sampling differ between backends (Qwen2.5-VL 8 fps, LLaVA-OneVision 16 frames).
+    """
 
     model: str = DEFAULT_MODEL
-    question: str = DEFAULT_QUESTION
-    answer: str = DEFAULT_ANSWER
-    fps: float | None = DEFAULT_FPS
+    question: str | None = None
+    answer: str | None = None
+    fps: float | None = None
     frames: int | None = None  # a frame count instead of fps
 
     def to_json(self) -> dict:
         """Plain JSON form (travels to xdist workers through the runtime options)."""
         return asdict(self)
 
+    def resolved(self, defaults: dict) -> VQAOptions:
+        """The options with each unset field taken from a backend's ``DEFAULTS``."""
+        fps, frames = self.fps, self.frames
+        if fps is None and frames is None:
+            fps, frames = defaults["fps"], defaults["frames"]
+        return VQAOptions(self.model, self.question or defaults["question"], self.answer or defaults["answer"],
+                          fps, frames)
+
     @classmethod
     def parse(cls, model: str | None = None, question: str | None = None, answer: str | None = None,
               fps: str | float | None = None, frames: str | int | None = None) -> VQAOptions:
         """Validated options from option/ini text; raises ValueError with the reason."""
-        q = question or DEFAULT_QUESTION
-        if q.count("{}") != 1:
+        q = question or None
+        if q is not None and q.count("{}") != 1:
             raise ValueError(f"the VQA question template must contain {{}} once (where the prompt goes), got {q!r}")
-        a = answer or DEFAULT_ANSWER
-        if "{}" in a and a.count("{}") != 1:
+        a = answer or None
+        if a is not None and "{}" in a and a.count("{}") != 1:
             raise ValueError(f"the VQA answer template may contain {{}} at most once, got {a!r}")
         n = None
         if frames not in (None, ""):
             n = int(frames)
             if n < 2:
                 raise ValueError(f"the VQA frame count must be at least 2, got {frames!r}")
-        f: float | None = None if n is not None else DEFAULT_FPS
+        f: float | None = None
         if fps not in (None, ""):
             if n is not None:
                 raise ValueError("give either a VQA frame rate or a frame count, not both")
@@ -137,20 +155,29 @@ def preflight(options: VQAOptions, cache_dir: Path) -> str | None:
             if kind not in BACKENDS:
                 return (f"vbench: vqa_score: {folder} holds a {kind!r} model; this version scores "
                         f"{', '.join(BACKENDS)} (models: {', '.join(MODELS)})")
-            return None
+            reason = backend_module(kind).check_options(options.fps, options.frames)
+            return f"vbench: vqa_score: model {options.model!r}: {reason}" if reason else None
         problem = f"{folder} lacks {', '.join(missing)}"
     return (f"vbench: vqa_score needs the model {options.model!r} in the cache: {problem}.\n"
             f"Fetch it with:  {download_hint(options.model, cache_dir)}\n"
             f"(or choose another with --vbench-vqa-model / ini vbench_vqa_model; known: {', '.join(MODELS)})")
 
 
-class VQAScorer:
-    """A loaded backend plus the options it scores with."""
+def backend_module(kind: str):
+    """The module implementing the backend of ``config.json`` ``model_type`` ``kind`` (imports torch)."""
+    import importlib
 
-    def __init__(self, backend, options: VQAOptions, folder: Path):
+    return importlib.import_module(f"{__name__}.{BACKENDS[kind]}")
+
+
+class VQAScorer:
+    """A loaded backend plus the options it scores with (unset ones resolved to the backend's defaults)."""
+
+    def __init__(self, backend, options: VQAOptions, folder: Path, kind: str = "qwen2_5_vl"):
         self.backend = backend
-        self.options = options
+        self.options = options.resolved(backend.defaults)
         self.folder = folder
+        self.kind = kind
 
     def frames(self, path: Path):
         """The frames the backend sees for ``path`` (decoded and sampled as t2v_metrics does)."""
@@ -165,14 +192,12 @@ class VQAScorer:
 
     def score(self, frames, prompt: str) -> float:
         """P(answer) for one video's frames and one prompt."""
-        return self.backend.p_answer(frames, self.options.question.format(prompt),
-                                     self.options.answer.format(prompt))
+        question, answer = self.options.question or "{}", self.options.answer or "{}"  # resolved: never None
+        return self.backend.p_answer(frames, question.format(prompt), answer.format(prompt))
 
 
 def load(runtime) -> VQAScorer:
     """Load the model named in ``runtime.options["vqa"]`` from the cache onto ``runtime.device``."""
-    import importlib
-
     import torch
 
     options = VQAOptions(**runtime.options.get("vqa", {}))
@@ -181,6 +206,6 @@ def load(runtime) -> VQAScorer:
     if problem:
         raise FileNotFoundError(problem)
     kind = json.loads((folder / "config.json").read_text(encoding="utf-8"))["model_type"]
-    module = importlib.import_module(f"{__name__}.{BACKENDS[kind]}")
+    module = backend_module(kind)
     dtype = torch.float32 if str(runtime.device).startswith("cpu") else torch.bfloat16
-    return VQAScorer(module.load(folder, runtime.device, dtype), options, folder)
+    return VQAScorer(module.load(folder, runtime.device, dtype), options, folder, kind)

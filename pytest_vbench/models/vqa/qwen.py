@@ -39,6 +39,14 @@ TOTAL_PIXELS = 128000 * 28 * 28 * 0.9  # qwen-vl-utils' MODEL_SEQ_LEN default
 T2V_MAX_PIXELS = 360 * 420  # t2v_metrics' per-video max_pixels
 PROCESSOR_FPS = 2.0  # the processor's default fps (t2v_metrics 3.0 does not pass the sampled one)
 
+#: t2v_metrics' defaults for this backend (``Qwen2VLModel.forward``); a frame count replaces the rate
+DEFAULTS: dict[str, Any] = {"question": 'Does this image show "{}"?', "answer": "Yes", "fps": 8.0, "frames": None}
+
+
+def check_options(fps: float | None, frames: int | None) -> str | None:
+    """Qwen2.5-VL takes a rate or a frame count: every combination the options allow fits."""
+    return None
+
 
 def _round(x: float, f: int) -> int:
     return round(x / f) * f
@@ -121,6 +129,8 @@ def patchify(frames: torch.Tensor, mean, std, patch: int = 14, temporal: int = 2
 @dataclass
 class QwenVQA:
     """A loaded Qwen2.5-VL snapshot that scores (video, prompt) pairs."""
+
+    defaults = DEFAULTS
 
     model: Any
     tokenizer: Any
@@ -221,4 +231,4 @@ def load(folder: Path, device: str, dtype) -> QwenVQA:
                    int(pre.get("merge_size", 2)), device)
 
 
-__all__ = ["QwenVQA", "frame_count", "load", "patchify", "sample_frames", "smart_resize"]
+__all__ = ["DEFAULTS", "QwenVQA", "check_options", "frame_count", "load", "patchify", "sample_frames", "smart_resize"]

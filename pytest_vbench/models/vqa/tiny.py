@@ -62,8 +62,12 @@ def _byte_level_vocab(words=_WORDS) -> tuple[dict[str, int], list[tuple[str, str
     return vocab, merges
 
 
-def write_qwen_tokenizer(folder: Path) -> int:
-    """Write a Qwen2-style byte-level BPE tokenizer to ``folder``; returns the vocabulary size used."""
+def write_qwen_tokenizer(folder: Path, extra_special: tuple[str, ...] = (), chat_template: str = QWEN_VL_CHAT_TEMPLATE) -> int:
+    """Write a Qwen2-style byte-level BPE tokenizer to ``folder``; returns the vocabulary size used.
+
+    ``extra_special`` are added after Qwen's own special tokens (LLaVA-OneVision's ``<image>``, ``<video>``).
+    """
+    special = QWEN_SPECIAL + tuple(extra_special)
     from tokenizers import (
         AddedToken,
         Regex,
@@ -84,7 +88,7 @@ def write_qwen_tokenizer(folder: Path) -> int:
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in QWEN_SPECIAL])
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in special])
     folder.mkdir(parents=True, exist_ok=True)
     tok.save(str(folder / "tokenizer.json"))
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
@@ -92,19 +96,19 @@ def write_qwen_tokenizer(folder: Path) -> int:
                                        encoding="utf-8")
     first = len(vocab)
     added = {str(first + i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
-                              "single_word": False, "special": True} for i, t in enumerate(QWEN_SPECIAL)}
+                              "single_word": False, "special": True} for i, t in enumerate(special)}
     config = {
         "add_bos_token": False, "add_prefix_space": False, "added_tokens_decoder": added,
-        "additional_special_tokens": list(QWEN_SPECIAL[1:]), "bos_token": None,
-        "chat_template": QWEN_VL_CHAT_TEMPLATE, "clean_up_tokenization_spaces": False,
+        "additional_special_tokens": list(special[1:]), "bos_token": None,
+        "chat_template": chat_template, "clean_up_tokenization_spaces": False,
         "eos_token": "<|im_end|>", "errors": "replace", "model_max_length": 131072,
         "pad_token": "<|endoftext|>", "split_special_tokens": False, "tokenizer_class": "Qwen2Tokenizer",
         "unk_token": None,
     }
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    (folder / "chat_template.json").write_text(json.dumps({"chat_template": QWEN_VL_CHAT_TEMPLATE}, indent=2),
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": chat_template}, indent=2),
                                                encoding="utf-8")
-    return first + len(QWEN_SPECIAL)
+    return first + len(special)
 
 
 def _qwen_config(vocab_size: int, first_special: int) -> dict:
@@ -207,6 +211,135 @@ def write_qwen2_5_vl(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit:
     state["lm_head.weight"][vocab["Yes"]] = yes_logit * h / h.dot(h)
     state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
     save_file({_legacy_qwen_name(k): v for k, v in state.items()}, str(folder / "model.safetensors"),
+              metadata={"format": "pt"})
+    return folder
+
+
+#: LLaVA-OneVision's extra special tokens (llava-hf snapshots: right after Qwen's, ids 151646 and 151647)
+LLAVA_OV_SPECIAL = ("<image>", "<video>")
+
+#: a chat template for the tiny LLaVA-OneVision snapshot: LLaVA-NeXT's ``qwen_1_5`` conversation, which is
+#: what t2v_metrics formats with. The backend does not read it (see :mod:`.llava_ov`); it is there so that the
+#: snapshot has every file a hub snapshot has.
+LLAVA_OV_CHAT_TEMPLATE = (
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% for message in messages %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for content in message['content'] %}{% if content['type'] == 'video' %}<video>\n"
+    "{% elif content['type'] == 'image' %}<image>\n{% elif content['type'] == 'text' %}{{ content['text'] }}"
+    "{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% endif %}"
+)
+
+
+def _seeded_state(model, seed: int, scale: float) -> dict:
+    """Seeded random weights for every tensor of ``model`` (norm weights about 1, the rest ~ N(0, (4 scale)^2 / fan_in))."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if tensor.ndim == 1 and ("norm" in name or "layernorm" in name) and name.endswith("weight"):
+            value = 1.0 + 0.1 * torch.randn(tensor.shape, generator=gen)
+        elif tensor.ndim == 1:
+            value = 0.02 * torch.randn(tensor.shape, generator=gen)
+        else:
+            fan_in = max(1, tensor.numel() // tensor.shape[0])
+            value = scale * torch.randn(tensor.shape, generator=gen) / fan_in ** 0.5 * 4
+        state[name] = value.to(torch.float32).contiguous()
+    return state
+
+
+def _llava_ov_config(vocab_size: int, ids: dict) -> dict:
+    return {
+        "architectures": ["LlavaOnevisionForConditionalGeneration"],
+        "model_type": "llava_onevision",
+        "image_token_index": ids["<image>"],
+        "video_token_index": ids["<video>"],
+        "projector_hidden_act": "gelu",
+        "multimodal_projector_bias": True,
+        "vision_feature_layer": -1,
+        "vision_feature_select_strategy": "full",
+        "vision_aspect_ratio": "anyres_max_9",
+        "image_grid_pinpoints": [[384, 384], [384, 768], [768, 384], [768, 768]],
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "text_config": {
+            "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu",
+            "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+            "sliding_window": 32768, "use_sliding_window": False, "max_window_layers": 2, "attention_dropout": 0.0,
+            "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"], "tie_word_embeddings": False,
+            "vocab_size": vocab_size, "torch_dtype": "float32",
+        },
+        # SigLIP so400m's image and patch size (LLaVA-NeXT's tower insists on 27 x 27 = 729 patches); tiny widths
+        "vision_config": {
+            "model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "image_size": 384, "patch_size": 14, "num_channels": 3,
+            "hidden_act": "gelu_pytorch_tanh", "layer_norm_eps": 1e-06, "vision_use_head": False,
+        },
+    }
+
+
+def _legacy_llava_ov_name(name: str) -> str:
+    """transformers 5 module names -> the llava-hf hub files' names (``language_model.model.*`` ...)."""
+    if name.startswith("model.language_model."):
+        return "language_model.model." + name[len("model.language_model."):]
+    if name == "lm_head.weight":
+        return "language_model.lm_head.weight"
+    if name.startswith("model.vision_tower."):
+        return "vision_tower.vision_model." + name[len("model.vision_tower."):]
+    if name.startswith("model."):
+        return name[len("model."):]
+    return name
+
+
+def write_llava_onevision(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 16.0) -> Path:
+    """A tiny seeded LLaVA-OneVision snapshot in ``folder``, in the llava-hf layout.
+
+    Text model: Qwen2 (hidden 64, 2 layers); vision: SigLIP at 384 px, patch 14, 2 layers 32 wide;
+    the 2-layer GELU projector and ``image_newline``. The tokenizer is :func:`write_qwen_tokenizer`'s
+    plus ``<image>`` and ``<video>``, and the vocabulary is exactly the tokenizer's size (LLaVA-NeXT's
+    loader resizes the embeddings to ``len(tokenizer)``, so both sides then score over the same rows).
+    The "Yes"/"No" output rows are set as in :func:`write_qwen2_5_vl`.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from tokenizers import Tokenizer
+    from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+
+    folder = Path(folder)
+    n_vocab = write_qwen_tokenizer(folder, LLAVA_OV_SPECIAL, LLAVA_OV_CHAT_TEMPLATE)
+    special = QWEN_SPECIAL + LLAVA_OV_SPECIAL
+    ids = {t: n_vocab - len(special) + i for i, t in enumerate(special)}
+    config = _llava_ov_config(n_vocab, ids)
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    generation = {"bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+                  "pad_token_id": ids["<|endoftext|>"]}
+    (folder / "generation_config.json").write_text(json.dumps(generation, indent=2), encoding="utf-8")
+    preprocessor = {"image_processor_type": "LlavaOnevisionImageProcessor", "processor_class": "LlavaOnevisionProcessor",
+                    "do_resize": True, "size": {"height": 384, "width": 384}, "resample": 3, "do_rescale": True,
+                    "rescale_factor": 0.00392156862745098, "do_normalize": True, "image_mean": [0.5, 0.5, 0.5],
+                    "image_std": [0.5, 0.5, 0.5], "do_convert_rgb": True, "do_pad": True,
+                    "image_grid_pinpoints": config["image_grid_pinpoints"]}
+    (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2), encoding="utf-8")
+
+    model = LlavaOnevisionForConditionalGeneration(LlavaOnevisionConfig(**config)).eval()
+    state = _seeded_state(model, seed, scale)
+    state["lm_head.weight"] = state["lm_head.weight"] * 0.2
+    model.load_state_dict(state)
+    # calibrate on a whole prompt with a 2-frame grey video, so that P(Yes) of real inputs is well inside (0, 1)
+    from .llava_ov import prompt_text
+
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    before, after = prompt_text('Does this image show "x"? Answer the question with Yes or No').split("<image>")
+    n_video = 2 * 14 * 14 + 1
+    prompt = torch.tensor([tok.encode(before).ids + [ids["<video>"]] * n_video + tok.encode(after).ids])
+    with torch.no_grad():
+        h = model.model(input_ids=prompt, pixel_values_videos=torch.zeros(1, 2, 3, 384, 384)).last_hidden_state[0, -1]
+    vocab = _byte_level_vocab()[0]
+    state["lm_head.weight"][vocab["Yes"]] = yes_logit * h / h.dot(h)
+    state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
+    save_file({_legacy_llava_ov_name(k): v for k, v in state.items()}, str(folder / "model.safetensors"),
               metadata={"format": "pt"})
     return folder
 
