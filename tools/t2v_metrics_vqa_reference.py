@@ -265,6 +265,7 @@ def main() -> None:
     ap.add_argument("--videos", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--fps", type=float, default=None, help="forward(fps=...) (default: the package's 8.0)")
+    ap.add_argument("--llava-next-commit", default=None, help="the LLaVA-NeXT commit on PYTHONPATH (recorded)")
     ap.add_argument("--frames", type=int, default=None, help="forward(num_frames=...) (LLaVA-OneVision; default 16)")
     ap.add_argument("--question", default=None, help="forward(question_template=...)")
     ap.add_argument("--answer", default=None, help="forward(answer_template=...)")
@@ -279,6 +280,7 @@ def main() -> None:
         "videos": {p.name: _sha(p) for p in videos},
         "prompts": {p.name: prompt_of(p.name) for p in videos},
         **found,
+        **({"llava_next_commit": args.llava_next_commit} if args.llava_next_commit else {}),
         "versions": {n: _version(n) for n in ("t2v_metrics", "transformers", "torch", "torchvision",
                                               "qwen-vl-utils", "decord", "tokenizers", "accelerate", "pillow",
                                               "numpy", "safetensors")},
