@@ -254,7 +254,135 @@ def llava_ov(args, videos: list[Path]) -> dict:
             "defaults": {k: v for k, v in defaults.items() if isinstance(v, (str, int, float))}}
 
 
-BACKENDS = {"qwen2.5-vl-3b": qwen, "qwen2.5-vl-7b": qwen, "qwen2.5-vl-32b": qwen, "qwen2.5-vl-72b": qwen,
+def internvl_chat_snapshot(hf: Path, out: Path) -> Path:
+    """Write the OpenGVLab (InternVLChatModel) form of an InternVL ``-hf`` snapshot: same tensors, its names and config.
+
+    The inverse of transformers' ``convert_internvl_weights_to_hf.py`` renaming for an InternViT +
+    Qwen2 model: q/k/v concatenated back into ``attn.qkv``, ``lambda_*`` -> ``ls*``, the projector's
+    LayerNorm/Linear/Linear -> ``mlp1.0/1/3``, the language model under ``language_model.model``.
+    """
+    import re as _re
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = json.loads((hf / "config.json").read_text(encoding="utf-8"))
+    text, vision = cfg["text_config"], cfg["vision_config"]
+    hub = load_file(str(hf / "model.safetensors"))
+    renamed = {}
+    simple = [(r"^model\.vision_tower\.embeddings\.cls_token$", "vision_model.embeddings.class_embedding"),
+              (r"^model\.vision_tower\.embeddings\.position_embeddings$", "vision_model.embeddings.position_embedding"),
+              (r"^model\.vision_tower\.embeddings\.patch_embeddings\.projection\.", "vision_model.embeddings.patch_embedding."),
+              (r"^model\.vision_tower\.encoder\.layer\.(\d+)\.attention\.projection_layer\.",
+               r"vision_model.encoder.layers.\1.attn.proj."),
+              (r"^model\.vision_tower\.encoder\.layer\.(\d+)\.lambda_1$", r"vision_model.encoder.layers.\1.ls1"),
+              (r"^model\.vision_tower\.encoder\.layer\.(\d+)\.lambda_2$", r"vision_model.encoder.layers.\1.ls2"),
+              (r"^model\.vision_tower\.encoder\.layer\.(\d+)\.layernorm_before\.", r"vision_model.encoder.layers.\1.norm1."),
+              (r"^model\.vision_tower\.encoder\.layer\.(\d+)\.layernorm_after\.", r"vision_model.encoder.layers.\1.norm2."),
+              (r"^model\.vision_tower\.encoder\.layer\.(\d+)\.mlp\.", r"vision_model.encoder.layers.\1.mlp."),
+              (r"^model\.multi_modal_projector\.layer_norm\.", "mlp1.0."),
+              (r"^model\.multi_modal_projector\.linear_1\.", "mlp1.1."),
+              (r"^model\.multi_modal_projector\.linear_2\.", "mlp1.3."),
+              (r"^model\.language_model\.", "language_model.model."),
+              (r"^lm_head\.", "language_model.lm_head.")]
+    qkv: dict = {}
+    for name, t in hub.items():
+        m = _re.match(r"^model\.vision_tower\.encoder\.layer\.(\d+)\.attention\.([qkv])_proj\.(weight|bias)$", name)
+        if m:
+            qkv.setdefault((m[1], m[3]), {})[m[2]] = t
+            continue
+        for pattern, repl in simple:
+            if _re.match(pattern, name):
+                renamed[_re.sub(pattern, repl, name)] = t
+                break
+        else:
+            raise KeyError(f"unexpected tensor {name}")
+    for (layer, kind), parts in qkv.items():
+        renamed[f"vision_model.encoder.layers.{layer}.attn.qkv.{kind}"] = torch.cat([parts["q"], parts["k"], parts["v"]])
+    save_file(renamed, str(out / "model.safetensors"), metadata={"format": "pt"})
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "generation_config.json"):
+        shutil.copy(hf / f, out / f)
+    size = vision["image_size"][0] if isinstance(vision["image_size"], list) else vision["image_size"]
+    patch = vision["patch_size"][0] if isinstance(vision["patch_size"], list) else vision["patch_size"]
+    config = {
+        "architectures": ["InternVLChatModel"], "model_type": "internvl_chat", "torch_dtype": "float32",
+        "template": "internvl2_5", "select_layer": cfg["vision_feature_layer"], "downsample_ratio": cfg["downsample_ratio"],
+        "ps_version": "v2", "force_image_size": size, "dynamic_image_size": True, "use_thumbnail": True,
+        "max_dynamic_patch": 12, "min_dynamic_patch": 1, "pad2square": False,
+        "vision_config": {"architectures": ["InternVisionModel"], "model_type": "intern_vit_6b",
+                          "hidden_size": vision["hidden_size"], "intermediate_size": vision["intermediate_size"],
+                          "num_hidden_layers": vision["num_hidden_layers"],
+                          "num_attention_heads": vision["num_attention_heads"], "image_size": size, "patch_size": patch,
+                          "num_channels": 3, "qkv_bias": vision["attention_bias"], "qk_normalization": vision["use_qk_norm"],
+                          "norm_type": vision["norm_type"], "layer_norm_eps": vision["layer_norm_eps"],
+                          "hidden_act": vision["hidden_act"], "drop_path_rate": 0.0, "dropout": 0.0,
+                          "attention_dropout": 0.0, "initializer_factor": 0.1, "use_flash_attn": False},
+        "llm_config": {**{k: v for k, v in text.items() if k != "model_type"}, "architectures": ["Qwen2ForCausalLM"],
+                       "model_type": "qwen2"},
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return out
+
+
+def internvl(args, videos: list[Path]) -> dict:
+    """InternVL3 through ``t2v_metrics.models.vqascore_models.internvl_model.InternVL2Model.forward``.
+
+    t2v_metrics loads OpenGVLab's checkpoints with ``trust_remote_code`` (the hub's
+    ``modeling_internvl_chat.py``), which cannot be fetched here. The same model code is public in
+    OpenGVLab/InternVL (``internvl_chat/internvl/model/internvl_chat``): put ``internvl_chat`` on
+    ``PYTHONPATH`` (with ``peft``, which it imports); this function hands t2v_metrics that
+    ``InternVLChatModel`` where it would call ``AutoModel.from_pretrained(..., trust_remote_code=True)``,
+    loaded from the snapshot turned into OpenGVLab's form (:func:`internvl_chat_snapshot`).
+    Everything else is t2v_metrics' own forward.
+    """
+    import inspect
+    import os
+    import tempfile
+
+    work = Path(tempfile.mkdtemp())
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import decord
+    import torch
+
+    decord.bridge.set_bridge("torch")  # as a stock ``import t2v_metrics`` leaves it (``vr[i].numpy()``)
+    chat = internvl_chat_snapshot(args.snapshot, work / "internvl_chat")
+    from internvl.model.internvl_chat.modeling_internvl_chat import InternVLChatModel
+
+    module = importlib.import_module("t2v_metrics.models.vqascore_models.internvl_model")
+    entry = module.INTERNVL2_MODELS[args.backend]
+    entry["tokenizer"]["path"] = entry["model"]["pretrained_model_name_or_path"] = str(chat)
+    entry["model"]["torch_dtype"] = torch.float32  # CPU reference in float32 (3.0 asks for bfloat16)
+
+    class _AutoModel:  # stands in for the remote code: the same class from the public repository
+        @staticmethod
+        def from_pretrained(pretrained_model_name_or_path, trust_remote_code=None, **kw):
+            return InternVLChatModel.from_pretrained(pretrained_model_name_or_path, **kw)
+
+    module.AutoModel = _AutoModel
+    model = module.InternVL2Model(args.backend, device="cpu")
+    assert next(model.model.parameters()).dtype == torch.float32
+    defaults = {k: v.default for k, v in inspect.signature(model.forward).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    kwargs = {}
+    if args.frames is not None:
+        kwargs["num_frames"] = args.frames
+    if args.question is not None:
+        kwargs["question_template"] = args.question
+    if args.answer is not None:
+        kwargs["answer_template"] = args.answer
+    out = {}
+    for path in videos:
+        with torch.no_grad():
+            p = model.forward([str(path)], [prompt_of(path.name)], **kwargs)
+        out[path.name] = float(p[0])
+    return {"results": out, "forward_kwargs": kwargs, "system_message": model.model.system_message,
+            "defaults": {k: v for k, v in defaults.items() if isinstance(v, (str, int, float))}}
+
+
+BACKENDS = {"internvl3-8b": internvl, "internvl3-14b": internvl, "internvl3-78b": internvl,
+            "qwen2.5-vl-3b": qwen, "qwen2.5-vl-7b": qwen, "qwen2.5-vl-32b": qwen, "qwen2.5-vl-72b": qwen,
             "llava-onevision-qwen2-7b-ov": llava_ov, "llava-onevision-qwen2-7b-si": llava_ov}
 
 
@@ -266,6 +394,7 @@ def main() -> None:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--fps", type=float, default=None, help="forward(fps=...) (default: the package's 8.0)")
     ap.add_argument("--llava-next-commit", default=None, help="the LLaVA-NeXT commit on PYTHONPATH (recorded)")
+    ap.add_argument("--internvl-commit", default=None, help="the OpenGVLab/InternVL commit on PYTHONPATH (recorded)")
     ap.add_argument("--frames", type=int, default=None, help="forward(num_frames=...) (LLaVA-OneVision; default 16)")
     ap.add_argument("--question", default=None, help="forward(question_template=...)")
     ap.add_argument("--answer", default=None, help="forward(answer_template=...)")
@@ -281,6 +410,7 @@ def main() -> None:
         "prompts": {p.name: prompt_of(p.name) for p in videos},
         **found,
         **({"llava_next_commit": args.llava_next_commit} if args.llava_next_commit else {}),
+        **({"internvl_commit": args.internvl_commit} if args.internvl_commit else {}),
         "versions": {n: _version(n) for n in ("t2v_metrics", "transformers", "torch", "torchvision",
                                               "qwen-vl-utils", "decord", "tokenizers", "accelerate", "pillow",
                                               "numpy", "safetensors")},

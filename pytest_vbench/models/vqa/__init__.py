@@ -48,10 +48,15 @@ MODELS: dict[str, VQAModel] = {m.name: m for m in (
     VQAModel("llava-onevision-qwen2-7b-si", "llava-hf/llava-onevision-qwen2-7b-si-hf", "llava_onevision", 8.03, True),
     VQAModel("llava-onevision-qwen2-0.5b-ov", "llava-hf/llava-onevision-qwen2-0.5b-ov-hf", "llava_onevision", 0.89,
              True),
+    # t2v_metrics reads OpenGVLab's checkpoints with their remote code; we read the -hf conversions. Parity is
+    # against t2v_metrics' forward with InternVL's GitHub chat code standing in for the remote code
+    VQAModel("internvl3-8b", "OpenGVLab/InternVL3-8B-hf", "internvl", 7.94, True),
+    VQAModel("internvl3-14b", "OpenGVLab/InternVL3-14B-hf", "internvl", 15.1, True),
+    VQAModel("internvl3-78b", "OpenGVLab/InternVL3-78B-hf", "internvl", 78.4, True),
 )}
 
 #: config.json model_type -> backend module (relative to this package)
-BACKENDS = {"qwen2_5_vl": "qwen", "llava_onevision": "llava_ov"}
+BACKENDS = {"qwen2_5_vl": "qwen", "llava_onevision": "llava_ov", "internvl": "internvl"}
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ def _seeded_state(model, seed: int, scale: float) -> dict:
     gen = torch.Generator().manual_seed(seed)
     state = {}
     for name, tensor in model.state_dict().items():
-        if tensor.ndim == 1 and ("norm" in name or "layernorm" in name) and name.endswith("weight"):
+        if tensor.ndim == 1 and (("norm" in name and name.endswith("weight")) or "lambda_" in name):
             value = 1.0 + 0.1 * torch.randn(tensor.shape, generator=gen)
         elif tensor.ndim == 1:
             value = 0.02 * torch.randn(tensor.shape, generator=gen)
@@ -341,6 +341,87 @@ def write_llava_onevision(folder: Path, seed: int = 0, scale: float = 0.5, yes_l
     state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
     save_file({_legacy_llava_ov_name(k): v for k, v in state.items()}, str(folder / "model.safetensors"),
               metadata={"format": "pt"})
+    return folder
+
+
+#: InternVL3's extra special tokens (after Qwen2.5's; ``<IMG_CONTEXT>`` stands for one image feature)
+INTERNVL_SPECIAL = ("<img>", "</img>", "<IMG_CONTEXT>", "<quad>", "</quad>", "<ref>", "</ref>", "<box>", "</box>")
+
+
+def _internvl_config(vocab_size: int, ids: dict) -> dict:
+    return {
+        "architectures": ["InternVLForConditionalGeneration"],
+        "model_type": "internvl",
+        "image_token_id": ids["<IMG_CONTEXT>"],
+        "image_seq_length": 256,
+        "downsample_ratio": 0.5,
+        "projector_hidden_act": "gelu",
+        "vision_feature_layer": -1,
+        "vision_feature_select_strategy": "default",
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "text_config": {
+            "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu",
+            "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+            "sliding_window": 32768, "use_sliding_window": False, "max_window_layers": 2, "attention_dropout": 0.0,
+            "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"], "tie_word_embeddings": False,
+            "vocab_size": vocab_size, "torch_dtype": "float32",
+        },
+        # InternViT-300M's image and patch size (t2v_metrics feeds 448x448 tiles); tiny widths
+        "vision_config": {
+            "model_type": "internvl_vision", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "image_size": [448, 448], "patch_size": [14, 14], "num_channels": 3,
+            "hidden_act": "gelu", "layer_norm_eps": 1e-06, "norm_type": "layer_norm", "attention_bias": True,
+            "use_qk_norm": False, "layer_scale_init_value": 0.1, "use_mean_pooling": True,
+            "use_absolute_position_embeddings": True,
+        },
+    }
+
+
+def write_internvl3(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 16.0) -> Path:
+    """A tiny seeded InternVL3 snapshot in ``folder``, in the Hugging Face layout (``OpenGVLab/InternVL3-*-hf``).
+
+    Text model: Qwen2 (hidden 64, 2 layers); vision: InternViT at 448 px, patch 14, 2 layers 32 wide,
+    pixel shuffle 0.5 (256 tokens a tile), the LayerNorm + 2-layer GELU projector. The tokenizer is
+    :func:`write_qwen_tokenizer`'s plus InternVL's ``<img>``, ``</img>``, ``<IMG_CONTEXT>`` ... The
+    "Yes"/"No" rows are calibrated on a prompt with 16 grey tiles (the default frame count).
+    """
+    import torch
+    from safetensors.torch import save_file
+    from tokenizers import Tokenizer
+    from transformers import InternVLConfig, InternVLForConditionalGeneration
+
+    from .internvl import query_text
+
+    folder = Path(folder)
+    n_vocab = write_qwen_tokenizer(folder, INTERNVL_SPECIAL, QWEN_VL_CHAT_TEMPLATE)
+    special = QWEN_SPECIAL + INTERNVL_SPECIAL
+    ids = {t: n_vocab - len(special) + i for i, t in enumerate(special)}
+    config = _internvl_config(n_vocab, ids)
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    generation = {"bos_token_id": ids["<|endoftext|>"], "eos_token_id": [ids["<|im_end|>"], ids["<|endoftext|>"]],
+                  "pad_token_id": ids["<|endoftext|>"]}
+    (folder / "generation_config.json").write_text(json.dumps(generation, indent=2), encoding="utf-8")
+    preprocessor = {"image_processor_type": "GotOcr2ImageProcessorFast", "processor_class": "InternVLProcessor",
+                    "do_resize": True, "size": {"height": 448, "width": 448}, "resample": 3, "do_rescale": True,
+                    "rescale_factor": 0.00392156862745098, "do_normalize": True,
+                    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "do_convert_rgb": True,
+                    "crop_to_patches": False, "min_patches": 1, "max_patches": 12}
+    (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2), encoding="utf-8")
+
+    model = InternVLForConditionalGeneration(InternVLConfig(**config)).eval()
+    state = _seeded_state(model, seed, scale)
+    state["lm_head.weight"] = state["lm_head.weight"] * 0.2
+    model.load_state_dict(state)
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    prompt = torch.tensor([tok.encode(query_text('Does this figure show "x"? Please answer Yes or No.', 16, 256)).ids])
+    with torch.no_grad():
+        h = model.model(input_ids=prompt, pixel_values=torch.zeros(16, 3, 448, 448)).last_hidden_state[0, -1]
+    vocab = _byte_level_vocab()[0]
+    state["lm_head.weight"][vocab["Yes"]] = yes_logit * h / h.dot(h)
+    state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
     return folder
 
 
