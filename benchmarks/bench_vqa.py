@@ -1,9 +1,9 @@
 """Seconds per video and peak memory (RSS) of vqa_score on CPU with a seeded tiny backend.
 
 Writes the tiny snapshot of ``--backend`` (``pytest_vbench.models.vqa.tiny``: ``qwen`` Qwen2.5-VL,
-``llava-ov`` LLaVA-OneVision) into a temporary cache, then scores the committed parity videos
+``llava-ov`` LLaVA-OneVision, ``internvl`` InternVL3) into a temporary cache, then scores the committed parity videos
 (``tests/parity/videos/vqa_score``: for Qwen, 64x48 to 80x48 clips upscaled to ~110k pixels a frame as
-qwen-vl-utils does, 8-16 frames; for LLaVA-OneVision 16 frames at 384x384) in this process. Run one
+qwen-vl-utils does, 8-16 frames; LLaVA-OneVision 16 frames at 384x384; InternVL3 16 tiles of 448x448) in this process. Run one
 backend per process: the peak RSS is the process's. Prints the time to write and load
 the snapshot, seconds per video (frames + model), and the peak RSS. These are the tiny configs' costs:
 they say what the fast tests cost, not what a real 7B model costs (see docs/dimensions/vqa_score.md).
@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: --backend -> (tiny writer in pytest_vbench.models.vqa.tiny, label)
-WRITERS = {"qwen": ("write_qwen2_5_vl", "Qwen2.5-VL"), "llava-ov": ("write_llava_onevision", "LLaVA-OneVision")}
+WRITERS = {"qwen": ("write_qwen2_5_vl", "Qwen2.5-VL"), "llava-ov": ("write_llava_onevision", "LLaVA-OneVision"),
+           "internvl": ("write_internvl3", "InternVL3")}
 
 
 def main() -> None:
