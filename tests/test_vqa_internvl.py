@@ -86,3 +86,12 @@ def test_a_frame_rate_is_refused_in_preflight_for_internvl(ivl_cache):
     text = vqa.preflight(vqa.VQAOptions(model=TINY, fps=4.0), ivl_cache)
     assert text is not None and "vbench_vqa_frames" in text
     assert vqa.preflight(vqa.VQAOptions(model=TINY), ivl_cache) is None
+
+
+def test_batched_scores_equal_one_at_a_time(ivl_cache):
+    """Batching (used on accelerators) gives one-at-a-time values within the parity bar (checked on CPU)."""
+    scorer = vqa.load(_Runtime(ivl_cache, vqa.VQAOptions(model=TINY, frames=4)))
+    frames = [scorer.frames(p) for p in sorted(VIDEOS.iterdir())]
+    one = [scorer.score(f, "a cat playing with a ball") for f in frames]
+    many = scorer.score_many(frames, "a cat playing with a ball", batch=True)
+    assert many == pytest.approx(one, abs=bar("vqa_score"), rel=0) and len(set(many)) == len(many)

@@ -111,3 +111,28 @@ def test_known_models_name_their_backends():
     text = vqa.preflight(vqa.VQAOptions(model="llava-onevision-qwen2-7b-ov"), Path("/nonexistent"))
     assert text is not None and "llava-hf/llava-onevision-qwen2-7b-ov-hf" in text
     assert json.dumps(vqa.VQAOptions().to_json())  # travels to workers as JSON
+
+
+def test_batched_scores_equal_one_at_a_time(ov_cache):
+    """Batching (used on accelerators) gives one-at-a-time values within the parity bar (checked on CPU)."""
+    scorer = vqa.load(_Runtime(ov_cache, vqa.VQAOptions(model=TINY, frames=8)))
+    assert not scorer.batches  # CPU: one at a time, as t2v_metrics
+    frames = [scorer.frames(p) for p in sorted(VIDEOS.iterdir())]
+    one = [scorer.score(f, "a red car driving on a road") for f in frames]
+    scorer.max_batch = 3  # 4 videos of one shape: a batch of 3 and one of 1
+    many = scorer.score_many(frames, "a red car driving on a road", batch=True)
+    assert many == pytest.approx(one, abs=bar("vqa_score"), rel=0) and len(set(many)) == len(many)
+
+
+def test_plugin_scores_with_llava_onevision_chosen_by_option(pytester, ov_cache, tmp_path):
+    """--vbench-vqa-model picks the snapshot; its config picks the backend and its defaults (16 frames)."""
+    ref = reference(REFS[0])
+    out = tmp_path / "r.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--vbench-videos", str(VIDEOS), "--vbench-mode", "custom", "--vbench-dims",
+        "vqa_score", "--vbench-cache-dir", str(ov_cache), "--vbench-vqa-model", TINY, "--vbench-device", "cpu",
+        "--vbench-json", str(out))
+    result.assert_outcomes(passed=3)
+    dim = json.loads(out.read_text(encoding="utf-8"))["dimensions"]["vqa_score"]
+    got = {r["video"]: r["record"]["video_results"] for r in dim["results"]}
+    assert got == pytest.approx(ref["results"], abs=bar("vqa_score"))

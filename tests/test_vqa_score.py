@@ -152,6 +152,38 @@ def test_score_moves_with_the_prompt(scorer):
     assert 0 < a < 1 and 0 < b < 1 and abs(a - b) > 1e-4
 
 
+def test_batched_scores_equal_one_at_a_time(scorer):
+    """Batching (used on accelerators) gives one-at-a-time values within the parity bar (checked on CPU).
+
+    The two red-car clips share a shape (one batch of 2, with M-RoPE positions per row); the others go alone."""
+    frames = [scorer.frames(p) for p in sorted(VIDEOS.iterdir())]
+    assert len({tuple(f.shape) for f in frames}) == 3
+    one = [scorer.score(f, "a red car driving on a road") for f in frames]
+    many = scorer.score_many(frames, "a red car driving on a road", batch=True)
+    assert many == pytest.approx(one, abs=bar("vqa_score"), rel=0) and len(set(many)) == len(many)
+
+
+def test_score_case_fails_only_the_videos_a_model_error_hits(scorer, monkeypatch):
+    from types import SimpleNamespace
+
+    from pytest_vbench.dimensions import vqa_score as dim
+    from pytest_vbench.video import VideoError
+
+    videos = [SimpleNamespace(path=VIDEOS / "a red car driving on a road-0.mp4"),
+              SimpleNamespace(path=VIDEOS / "missing.mp4")]
+    runtime = SimpleNamespace(model=lambda family: scorer, decoded=lambda path, decoder, load, **kw: load())
+    out = dim.score_case(videos, SimpleNamespace(prompt="a red car"), runtime)
+    assert isinstance(out[1], VideoError) and "missing.mp4" in str(out[1]) and 0 < out[0].sum < 1
+
+    def boom(frames, prompt):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(scorer, "score_many", boom)
+    out = dim.score_case(videos, SimpleNamespace(prompt="a red car"), runtime)
+    assert isinstance(out[0], RuntimeError) and "out of memory" in str(out[0]) and "road-0.mp4" in str(out[0])
+    assert isinstance(out[1], VideoError)
+
+
 # ------------------------------------------------------------------------------------- options
 def test_options_parse_and_refuse_bad_values():
     o = vqa.VQAOptions.parse()

@@ -200,6 +200,36 @@ class VQAScorer:
         question, answer = self.options.question or "{}", self.options.answer or "{}"  # resolved: never None
         return self.backend.p_answer(frames, question.format(prompt), answer.format(prompt))
 
+    @property
+    def batches(self) -> bool:
+        """Whether :meth:`score_many` batches: on accelerators only (CPU scores one video at a time, as t2v_metrics)."""
+        return not str(self.backend.device).startswith("cpu")
+
+    def score_many(self, frames: list, prompt: str, batch: bool | None = None) -> list[float]:
+        """P(answer) for several videos of one prompt, in input order.
+
+        With ``batch`` (default: :attr:`batches`), videos whose frames have the same shape go through
+        the model together, at most :attr:`max_batch` at a time; otherwise one at a time.
+        """
+        if not (self.batches if batch is None else batch):
+            return [self.score(f, prompt) for f in frames]
+        question, answer = self.options.question or "{}", self.options.answer or "{}"
+        groups: dict[tuple, list[int]] = {}
+        for i, f in enumerate(frames):
+            groups.setdefault(tuple(f.shape), []).append(i)
+        out: list[float] = [0.0] * len(frames)
+        for idx in groups.values():
+            for start in range(0, len(idx), self.max_batch):
+                chunk = idx[start:start + self.max_batch]
+                probs = self.backend.p_answer_batch([frames[i] for i in chunk], question.format(prompt),
+                                                    answer.format(prompt))
+                for i, p in zip(chunk, probs):
+                    out[i] = p
+        return out
+
+    #: videos per forward pass when batching (a standard-mode prompt has 5)
+    max_batch = 8
+
 
 def load(runtime) -> VQAScorer:
     """Load the model named in ``runtime.options["vqa"]`` from the cache onto ``runtime.device``."""

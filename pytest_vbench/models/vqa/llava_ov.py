@@ -113,16 +113,23 @@ class LlavaOneVisionVQA:
 
     def p_answer(self, frames: torch.Tensor, question: str, answer: str) -> float:
         """P(first generated token == first token of ``answer``) for one video."""
+        return self.p_answer_batch([frames], question, answer)[0]
+
+    def p_answer_batch(self, frames: list[torch.Tensor], question: str, answer: str) -> list[float]:
+        """:meth:`p_answer` for several videos of one prompt with the same frame count, in one forward pass."""
         from .answer import answer_probability
 
-        input_ids = self.input_ids(question, frames.shape[0])
+        if len({tuple(f.shape) for f in frames}) != 1:
+            raise ValueError("a batch needs videos with the same number of frames")
+        input_ids = self.input_ids(question, frames[0].shape[0]).expand(len(frames), -1)
         dtype = next(self.model.parameters()).dtype
         answer_id = self.tokenizer.encode(answer)[0]
         with torch.inference_mode():
             out = self.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                             pixel_values_videos=frames[None].to(self.device, dtype), use_cache=False,
+                             pixel_values_videos=torch.stack(frames).to(self.device, dtype), use_cache=False,
                              logits_to_keep=1)
-        return answer_probability(out.logits[:, -1], input_ids, answer_id, self.model.generation_config)
+        return [answer_probability(out.logits[i:i + 1, -1], input_ids[i:i + 1], answer_id, self.model.generation_config)
+                for i in range(len(frames))]
 
 
 def load(folder: Path, device: str, dtype) -> LlavaOneVisionVQA:
