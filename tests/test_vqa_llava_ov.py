@@ -136,3 +136,30 @@ def test_plugin_scores_with_llava_onevision_chosen_by_option(pytester, ov_cache,
     dim = json.loads(out.read_text(encoding="utf-8"))["dimensions"]["vqa_score"]
     got = {r["video"]: r["record"]["video_results"] for r in dim["results"]}
     assert got == pytest.approx(ref["results"], abs=bar("vqa_score"))
+
+
+def test_preflight_needs_only_what_the_backend_reads_and_imports_no_torch(ov_cache, tmp_path):
+    """LLaVA-OneVision builds its inputs the t2v_metrics way: no chat template or processor file is needed.
+    Preflight runs in the controller before any item, so it must not import torch."""
+    import os
+    import subprocess
+    import sys
+
+    folder = vqa.snapshot_dir(tmp_path, "ov")
+    folder.mkdir(parents=True)
+    for f in vqa.snapshot_dir(ov_cache, TINY).iterdir():
+        if f.name not in ("chat_template.json", "preprocessor_config.json", "generation_config.json"):
+            (folder / f.name).symlink_to(f)
+    code = ("import sys; from pathlib import Path; from pytest_vbench.models import vqa; "
+            f"print(vqa.preflight(vqa.VQAOptions(model='ov'), Path({str(tmp_path)!r}))); "
+            f"print(vqa.preflight(vqa.VQAOptions(model='ov', fps=2.0), Path({str(tmp_path)!r}))); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(),
+                         check=True).stdout.splitlines()
+    assert out[0] == "None" and "vbench_vqa_frames" in out[1] and out[-1] == "False"
+    # a Qwen snapshot without its chat template is incomplete
+    qwen_like = tmp_path / "vqa_model" / "q"
+    qwen_like.mkdir()
+    (qwen_like / "config.json").write_text(json.dumps({"model_type": "qwen2_5_vl"}), encoding="utf-8")
+    text = vqa.preflight(vqa.VQAOptions(model="q"), tmp_path)
+    assert text is not None and "chat_template.json" in text and "preprocessor_config.json" in text

@@ -126,13 +126,36 @@ def download_hint(name: str, cache_dir: Path) -> str:
     return f"huggingface-cli download {repo} --local-dir {snapshot_dir(cache_dir, name)}"
 
 
-_NEEDED = ("config.json", "generation_config.json", "preprocessor_config.json", "chat_template.json",
-           "tokenizer_config.json", "tokenizer.json")
+#: files every snapshot needs, and those a backend reads besides (Qwen: its processor settings, chat
+#: template and the repetition penalty of generation_config.json; LLaVA-OneVision and InternVL3 build
+#: their inputs the t2v_metrics way and need only the tokenizer and the weights)
+_NEEDED = ("config.json", "tokenizer_config.json", "tokenizer.json")
+_NEEDED_BY_BACKEND = {"qwen2_5_vl": ("generation_config.json", "preprocessor_config.json", "chat_template.json")}
+
+#: backends that sample a fixed number of frames (t2v_metrics' num_frames) and take no frame rate
+_FRAME_COUNT_ONLY = {"llava_onevision": "LLaVA-OneVision", "internvl": "InternVL3"}
+
+
+def frame_option_problem(kind: str, fps: float | None) -> str | None:
+    """Why a frame rate does not fit backend ``kind`` (None when it does); torch-free, for preflight."""
+    if fps is not None and kind in _FRAME_COUNT_ONLY:
+        return (f"{_FRAME_COUNT_ONLY[kind]} samples a fixed number of frames (t2v_metrics' num_frames, default 16): "
+                f"set vbench_vqa_frames instead of vbench_vqa_fps")
+    return None
+
+
+def _model_type(folder: Path) -> str | None:
+    try:
+        kind = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None
 
 
 def missing_files(folder: Path) -> list[str]:
     """Files of a snapshot that are absent (weights: the single file or every shard of the index)."""
-    missing = [n for n in _NEEDED if not (folder / n).is_file()]
+    needed = _NEEDED + _NEEDED_BY_BACKEND.get(_model_type(folder) or "", ())
+    missing = [n for n in needed if not (folder / n).is_file()]
     index = folder / "model.safetensors.index.json"
     if index.is_file():
         try:
@@ -160,7 +183,7 @@ def preflight(options: VQAOptions, cache_dir: Path) -> str | None:
             if kind not in BACKENDS:
                 return (f"vbench: vqa_score: {folder} holds a {kind!r} model; this version scores "
                         f"{', '.join(BACKENDS)} (models: {', '.join(MODELS)})")
-            reason = backend_module(kind).check_options(options.fps, options.frames)
+            reason = frame_option_problem(kind, options.fps)
             return f"vbench: vqa_score: model {options.model!r}: {reason}" if reason else None
         problem = f"{folder} lacks {', '.join(missing)}"
     return (f"vbench: vqa_score needs the model {options.model!r} in the cache: {problem}.\n"

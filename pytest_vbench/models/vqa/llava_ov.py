@@ -50,10 +50,9 @@ DEFAULTS: dict[str, Any] = {"question": DEFAULT_QUESTION, "answer": DEFAULT_ANSW
 
 def check_options(fps: float | None, frames: int | None) -> str | None:
     """A reason when the options do not fit this backend (it samples a frame count, not a rate)."""
-    if fps is not None:
-        return ("LLaVA-OneVision samples a fixed number of frames (t2v_metrics' num_frames, default 16): "
-                "set vbench_vqa_frames instead of vbench_vqa_fps")
-    return None
+    from . import frame_option_problem
+
+    return frame_option_problem("llava_onevision", fps)
 
 
 def frame_indices(total: int, n: int) -> list[int]:
