@@ -7,6 +7,12 @@ parameter names, ``tokenizer.json`` / ``vocab.json`` / ``merges.txt`` / ``tokeni
 that t2v_metrics (transformers 4.49) reads the same files for the parity references. Only the
 shapes are tiny and the weights random. The tokenizer is a byte-level BPE built offline with the
 model's special tokens (at the end of the vocabulary, in the real order) and its real chat template.
+
+Writers: :func:`write_qwen2_5_vl` (Qwen2.5-VL; t2v_metrics reads it as it is),
+:func:`write_llava_onevision` (llava-hf layout; ``tools/t2v_metrics_vqa_reference.py`` turns it into the
+lmms-lab layout t2v_metrics reads) and :func:`write_internvl3` (``-hf`` layout; the tool turns it into
+OpenGVLab's). The LLaVA-OneVision and InternVL3 chat templates are not the real ones: those backends
+build their prompts as t2v_metrics does and never read the template.
 """
 
 from __future__ import annotations
