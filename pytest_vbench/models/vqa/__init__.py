@@ -1,11 +1,12 @@
 """VQAScore models: which video-language models score ``vqa_score``, their options and their loading.
 
 A model lives in the cache as a Hugging Face snapshot folder ``<cache>/vqa_model/<name>/``
-(``config.json``, weights in safetensors, tokenizer files, ``preprocessor_config.json``,
-``chat_template.json``, ``generation_config.json``) and is loaded with ``local_files_only``: nothing
-is fetched at run time. ``<name>`` is t2v_metrics' model name (``qwen2.5-vl-7b``); any other folder
-name works too (its ``config.json`` says which backend reads it). Importing this module does not
-import torch (the plugin reads the options through it).
+(``config.json``, weights in safetensors, tokenizer files; for Qwen2.5-VL also
+``preprocessor_config.json``, ``chat_template.json``, ``generation_config.json``) and is loaded with
+``local_files_only``: nothing is fetched at run time. ``<name>`` is t2v_metrics' model name
+(``qwen2.5-vl-7b``, ``llava-onevision-qwen2-7b-ov``, ``internvl3-8b``); any other folder name works
+too (its ``config.json`` ``model_type`` says which backend reads it: :data:`BACKENDS`). Importing this
+module (and running :func:`preflight`) does not import torch (the plugin reads the options through it).
 """
 
 from __future__ import annotations
