@@ -46,10 +46,8 @@ def tensor_digest(path: Path) -> str:
 
 
 def check_snapshot(folder: Path, ref: dict) -> None:
-    """The snapshot files are the reference's: byte digests, except the weights, compared by tensor content.
-
-    safetensors 0.8 writes another header layout than the release the first Qwen reference was made with;
-    the tensors are the same (the per-video values still match t2v_metrics to 3e-7)."""
+    """The snapshot files are the reference's: byte digests, except the weights, compared by tensor content
+    (names, dtypes, shapes, bytes), so that another safetensors release's header layout does not matter."""
     got = {p.name: sha(p) for p in folder.iterdir() if p.name != "model.safetensors"}
     assert got == {k: v for k, v in ref["snapshot"].items() if k != "model.safetensors"}
     assert tensor_digest(folder / "model.safetensors") == ref["snapshot_tensors"]["model.safetensors"]

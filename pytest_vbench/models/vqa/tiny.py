@@ -166,6 +166,21 @@ def _legacy_qwen_name(name: str) -> str:
     return name
 
 
+def _set_answer_rows(state: dict, h, yes_logit: float) -> None:
+    """Point the "Yes" and "No" output rows along ``h`` (logits ``yes_logit`` and ``yes_logit - 1`` there).
+
+    ``h`` comes from a float64 forward pass and is rounded to float32 only here: float32 results of
+    that pass can differ in the last bits between CPUs and thread counts, float64 ones round to the
+    same float32 values, so the snapshot (and its digest in the parity references) is reproducible.
+    """
+    import torch
+
+    vocab = _byte_level_vocab()[0]
+    h = h.to(torch.float64)
+    state["lm_head.weight"][vocab["Yes"]] = (yes_logit * h / h.dot(h)).to(torch.float32)
+    state["lm_head.weight"][vocab["No"]] = ((yes_logit - 1.0) * h / h.dot(h)).to(torch.float32)
+
+
 def write_qwen2_5_vl(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 16.0) -> Path:
     """A tiny seeded Qwen2.5-VL snapshot in ``folder``.
 
@@ -212,10 +227,8 @@ def write_qwen2_5_vl(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit:
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     prompt = torch.tensor([tok.encode("<|im_start|>assistant\n").ids])
     with torch.no_grad():
-        h = model.model.language_model(input_ids=prompt).last_hidden_state[0, -1]
-    vocab = _byte_level_vocab()[0]
-    state["lm_head.weight"][vocab["Yes"]] = yes_logit * h / h.dot(h)
-    state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
+        h = model.double().model.language_model(input_ids=prompt).last_hidden_state[0, -1]
+    _set_answer_rows(state, h, yes_logit)
     save_file({_legacy_qwen_name(k): v for k, v in state.items()}, str(folder / "model.safetensors"),
               metadata={"format": "pt"})
     return folder
@@ -341,10 +354,10 @@ def write_llava_onevision(folder: Path, seed: int = 0, scale: float = 0.5, yes_l
     n_video = 2 * 14 * 14 + 1
     prompt = torch.tensor([tok.encode(before).ids + [ids["<video>"]] * n_video + tok.encode(after).ids])
     with torch.no_grad():
-        h = model.model(input_ids=prompt, pixel_values_videos=torch.zeros(1, 2, 3, 384, 384)).last_hidden_state[0, -1]
-    vocab = _byte_level_vocab()[0]
-    state["lm_head.weight"][vocab["Yes"]] = yes_logit * h / h.dot(h)
-    state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
+        h = model.double().model(input_ids=prompt, pixel_values_videos=torch.zeros(1, 2, 3, 384, 384,
+                                                                                   dtype=torch.float64)
+                                 ).last_hidden_state[0, -1]
+    _set_answer_rows(state, h, yes_logit)
     save_file({_legacy_llava_ov_name(k): v for k, v in state.items()}, str(folder / "model.safetensors"),
               metadata={"format": "pt"})
     return folder
@@ -423,10 +436,9 @@ def write_internvl3(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: 
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     prompt = torch.tensor([tok.encode(query_text('Does this figure show "x"? Please answer Yes or No.', 16, 256)).ids])
     with torch.no_grad():
-        h = model.model(input_ids=prompt, pixel_values=torch.zeros(16, 3, 448, 448)).last_hidden_state[0, -1]
-    vocab = _byte_level_vocab()[0]
-    state["lm_head.weight"][vocab["Yes"]] = yes_logit * h / h.dot(h)
-    state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
+        h = model.double().model(input_ids=prompt, pixel_values=torch.zeros(16, 3, 448, 448, dtype=torch.float64)
+                                 ).last_hidden_state[0, -1]
+    _set_answer_rows(state, h, yes_logit)
     save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
     return folder
 
