@@ -60,16 +60,17 @@ def bench_flicker() -> None:
 FAKE_PLUGIN = textwrap.dedent('''
     import pytest
     from pytest_vbench import dimensions, runner, weights
+    from pytest_vbench.results import CaseResult
 
     dimensions.Dimension.implemented = property(lambda self: True)
-    weights.preflight = lambda dims, cache_dir: None
+    weights.preflight = lambda *args, **kwargs: None
 
     def fake_run_case(case, runtime):
         videos = [{"video": f"{case.prompt}-{i}.mp4", "path": f"/v/{case.prompt}-{i}.mp4", "sample": i,
                    "sum": 0.9 + i / 100, "count": 1, "record": {"video_results": 0.9 + i / 100},
                    "seconds": 0.0} for i in range(5)]
-        return {"dimension": case.dimension, "prompt": case.prompt, "order": case.order,
-                "folder": case.dim.folder, "videos": videos, "errors": [], "missing": [], "seconds": 0.0}
+        return CaseResult.from_json({"dimension": case.dimension, "prompt": case.prompt, "order": case.order,
+                                     "folder": case.dim.folder, "videos": videos, "errors": [], "missing": []})
 
     runner.run_case = fake_run_case
 ''')
@@ -94,7 +95,7 @@ def bench_overhead() -> None:
         (d / "fakevbench.py").write_text(FAKE_PLUGIN)
         (d / "test_trivial.py").write_text(TRIVIAL)
         env_py = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        os.environ["PYTHONPATH"] = str(d)
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(d), os.environ.get("PYTHONPATH")) if p)
         report = d / "r.json"
         vb = timed(env_py + ["-p", "fakevbench", "--vbench-videos", "videos", "--vbench-json", str(report),
                              "--ignore=test_trivial.py"], d)

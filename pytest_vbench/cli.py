@@ -118,6 +118,9 @@ def _add_gate_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resamples", metavar="N", help="bootstrap resamples (default 100000)")
     g.add_argument("--baseline-force", action="store_true", help="compare with a baseline that differs")
     g.add_argument("--html", metavar="PATH", help="write the self-contained HTML report (plots extra)")
+    g.add_argument("--allow-partial", action="store_true",
+                   help="let the gate pass an incomplete report (deselected or not-run items; never an "
+                        "interrupted or crashed run), as --vbench-allow-partial")
 
 
 def _gate_requested(args: argparse.Namespace) -> bool:
@@ -126,7 +129,7 @@ def _gate_requested(args: argparse.Namespace) -> bool:
 
 def _gate(report: dict, args: argparse.Namespace, prog: str) -> tuple[int, dict | None]:
     """Evaluate thresholds and the baseline on a report dict; print the lines; (exit status, verdict)."""
-    from . import compare, gate
+    from . import compare, gate, results
     from .compare import format_table
 
     try:
@@ -141,6 +144,10 @@ def _gate(report: dict, args: argparse.Namespace, prog: str) -> tuple[int, dict 
 
             require_matplotlib()
         verdict, comparison = compare.verdict(report, thresholds, baseline, settings, baseline_path)
+        # the same partial-run rule as the plugin: an incomplete report never passes unless allowed
+        completeness = results.from_report(report, allow_partial=args.allow_partial)
+        results.to_report(report, completeness)
+        results.decide(verdict, completeness)
     except (gate.GateError, ImportError) as exc:
         print(f"pytest-vbench {prog}: {exc}", file=sys.stderr)
         return 2, None
@@ -148,6 +155,10 @@ def _gate(report: dict, args: argparse.Namespace, prog: str) -> tuple[int, dict 
         report["comparison"] = comparison.to_json()
         for line in format_table(comparison):
             print(line)
+    from .report import completeness_lines
+
+    for line in completeness_lines(report):
+        print(line)
     report["verdict"] = verdict
     if args.html:
         from .plots import write_html

@@ -29,6 +29,9 @@ def clip_float(frames: np.ndarray, n_px: int = 224):
     """uint8 ``(T, H, W, 3)`` -> float ``(T, 3, n_px, n_px)`` as the official ``clip_transform``."""
     import torch
 
+    from .video import check_resize
+
+    check_resize(None, frames.shape[1], frames.shape[2], n_px, "the CLIP transform")
     pipe = _float_pipeline(n_px)
     out = [pipe(torch.from_numpy(frames[i:i + CHUNK]).permute(0, 3, 1, 2).float())
            for i in range(0, len(frames), CHUNK)]
@@ -41,6 +44,9 @@ def clip_pil(frames: np.ndarray, n_px: int = 224):
     from PIL import Image
     from torchvision import transforms as T
 
+    from .video import check_resize
+
+    check_resize(None, frames.shape[1], frames.shape[2], n_px, "the CLIP transform")
     pipe = T.Compose([T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(n_px),
                       T.ToTensor(), T.Normalize(MEAN, STD)])
     return torch.stack([pipe(Image.fromarray(f)) for f in frames])

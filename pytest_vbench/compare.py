@@ -557,6 +557,21 @@ def prompt_drops(paired: Paired, comparison: Comparison, per_dimension: int = 3,
     return out[:limit]
 
 
+def noise_floor(name: str) -> float:
+    """The float-noise floor of ``name`` in percentage points: :data:`FLOAT_NOISE_RAW` on every raw score.
+
+    A group score is a weighted mean of normalised scores, ``(raw - Min) / (Max - Min)``, so a raw
+    move of the floor moves it by at most the floor over the smallest ``Max - Min`` of the group's
+    dimensions (Total: of all of them). A relative slack of 1e-9 keeps a move of exactly the floor
+    (1e-6 computed in binary floating point) below it.
+    """
+    if name in DIMENSIONS:
+        return FLOAT_NOISE_POINTS * (1 + 1e-9)
+    rows = [d for d in DIMENSIONS.values() if d.in_official_total and (name == "total" or d.group == name)]
+    widest = max((1.0 / (d.max - d.min) for d in rows), default=1.0)
+    return FLOAT_NOISE_POINTS * max(1.0, widest) * (1 + 1e-9)
+
+
 def compare_paired(paired: Paired, tolerances: Tolerances | None = None, confidence: float = DEFAULT_CONFIDENCE,
                    resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
                    missing_as_zero: bool = False) -> Comparison:
@@ -570,12 +585,13 @@ def compare_paired(paired: Paired, tolerances: Tolerances | None = None, confide
     alpha = (1 - confidence) / 2
     for r in rows:
         r.p_drop_adjusted, r.p_gain_adjusted = adj_drop[r.name], adj_gain[r.name]
-        significant_drop = r.p_drop_adjusted < alpha and -r.delta > FLOAT_NOISE_POINTS
+        floor = noise_floor(r.name)
+        significant_drop = r.p_drop_adjusted < alpha and -r.delta > floor
         if significant_drop and -r.delta > r.tolerance:
             r.status = REGRESSED
         elif significant_drop:
             r.status = WITHIN_TOLERANCE
-        elif r.p_gain_adjusted < alpha and r.delta > FLOAT_NOISE_POINTS:
+        elif r.p_gain_adjusted < alpha and r.delta > floor:
             r.status = IMPROVED
     return Comparison(rows, confidence, resamples, seed, len(paired.prompts), paired.only_baseline,
                       paired.only_current)
@@ -605,12 +621,16 @@ def verdict(report: dict, thresholds: list, baseline: dict | None = None, settin
     give the same verdict and lines for the same numbers.
     """
     from . import gate
-    from .scoring import final_scores
+    from .scoring import GroupScore, final_scores
 
     settings = settings or Settings()
     missing_as_zero = bool(report.get("missing_as_zero"))
     raws = {n: d["raw"] for n, d in report["dimensions"].items() if d.get("raw") is not None}
-    groups = final_scores(raws, missing_as_zero=missing_as_zero)
+    scores = report.get("scores") or {}
+    if all(isinstance(scores.get(g), dict) for g in GROUP_NAMES):  # computed once, by report.Results.summary
+        groups = {g: GroupScore(g, scores[g].get("value"), list(scores[g].get("missing") or [])) for g in GROUP_NAMES}
+    else:
+        groups = final_scores(raws, missing_as_zero=missing_as_zero)
     comparison = None
     if baseline is not None:
         comparison = compare(baseline, report, settings.tolerances, settings.confidence, settings.resamples,

@@ -376,7 +376,7 @@ def download(dims: list[str], cache_dir: Path, *, progress: bool = True, allow_h
     """
     entries = weights.read_lock(lock) if lock is not None else {}
     outcomes = []
-    for ckpt in weights.for_dimensions(dims):
+    for ckpt in weights.for_dimensions(dims, optional=True):  # what any run of them may load
         try:
             outcomes.append((ckpt.path, ensure(ckpt, cache_dir, progress=progress, lock=entries,
                                                allow_http=allow_http, context=context, verify_hash=verify_hash,

@@ -9,6 +9,7 @@ dimension score x 100 (what the leaderboard shows per dimension), a ``quality`` 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,7 @@ def parse_value(text: object, name: str, where: str) -> float:
         value = float(raw)
     except ValueError:
         raise GateError(f"{where}: threshold for {name} is not a number: {text!r}") from None
-    if not (0.0 <= value <= 100.0):
+    if not math.isfinite(value) or not (0.0 <= value <= 100.0):
         raise GateError(f"{where}: threshold for {name} must be a percentage in [0, 100], got {text!r}")
     if 0.0 < value <= 1.0 and not explicit:
         raise GateError(f"{where}: threshold {name}={text} looks like the 0-1 scale; thresholds are in the "
@@ -114,8 +115,8 @@ def parse_regression(value: object, where: str) -> float:
         v = float(str(value).strip().rstrip("%"))
     except ValueError:
         raise GateError(f"{where}: max regression must be a number of percentage points, got {value!r}") from None
-    if v < 0:
-        raise GateError(f"{where}: max regression must be >= 0, got {value!r}")
+    if not math.isfinite(v) or v < 0:  # NaN/inf would silently switch the baseline check off
+        raise GateError(f"{where}: max regression must be a finite number >= 0, got {value!r}")
     return v
 
 

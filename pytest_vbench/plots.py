@@ -152,7 +152,7 @@ img{max-width:100%;display:block;margin:1em 0}code{background:#f3f3f3;padding:0 
 
 def render_html(report: dict, baseline: dict | None = None, comparison=None) -> str:
     """One self-contained HTML page: verdict, score table, comparison table and the plots."""
-    from .report import HEADER, group_lines, table_rows
+    from .report import HEADER, completeness_lines, group_lines, table_rows
 
     verdict = report.get("verdict")
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -162,6 +162,11 @@ def render_html(report: dict, baseline: dict | None = None, comparison=None) -> 
         parts.append(f'<h2 class="{"pass" if ok else "fail"}">Verdict: {"PASS" if ok else "FAIL"}</h2>')
         if verdict["failures"]:
             parts.append("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in verdict["failures"]) + "</ul>")
+    done = completeness_lines(report)  # an incomplete run says so here as in the terminal and Markdown
+    if done:
+        parts.append(f'<h2 class="fail">{html.escape(done[0])}</h2><ul>'
+                     + "".join(f"<li>{html.escape(line.strip().removeprefix('- '))}</li>" for line in done[1:])
+                     + "</ul>")
     parts.append("<ul>" + "".join(f"<li><b>{html.escape(label)}</b>: {html.escape(value)}</li>"
                                   for label, value in group_lines(report)) + "</ul>")
     parts.append(_table(HEADER, table_rows(report)))
@@ -194,10 +199,6 @@ def render_html(report: dict, baseline: dict | None = None, comparison=None) -> 
 
 def write_html(report: dict, path: str | os.PathLike, baseline: dict | None = None, comparison=None) -> Path:
     """Write the HTML page atomically; returns its path."""
-    p = Path(path)
-    text = render_html(report, baseline, comparison)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    from .report import Output, write_outputs
+
+    return write_outputs([Output(Path(path), render_html(report, baseline, comparison))])[0]

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .compare import Comparison
     from .dimensions import Dimension
     from .report import Results
+    from .results import Tracker
     from .runtime import Runtime
     from .suite import Case
 
@@ -67,6 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 "(needs the plots extra: matplotlib)")
     g.addoption("--vbench-missing-as-zero", action="store_true", default=None,
                 help="count missing dimensions as raw 0 like the official cal_final_score.py")
+    g.addoption("--vbench-allow-partial", action="store_true", default=False,
+                help="let the gate pass a run that did not score every item (deselected with -k/--lf/--deselect, "
+                     "not run); the report still says complete: false, every score says which prompts it "
+                     "covers, and the official file is named <name>_eval_results.partial.json")
     g.addoption("--vbench-json", metavar="PATH", help="write the full JSON report here")
     g.addoption("--vbench-results-dir", metavar="DIR", help="write the official <name>_eval_results.json here")
     g.addoption("--vbench-markdown", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
@@ -127,6 +132,9 @@ class VBenchSession:
         from .runtime import default_cache_dir
 
         self.config = config
+        #: reasons this run is partial on purpose (shards, present-only suites); see results.Completeness.
+        #: Set first, so that anything later in configuration can append to it.
+        self.planned_partial: list[str] = []
         opt = config.getoption
         videos = Path(os.path.expanduser(opt("vbench_videos")))
         self.mode = opt("vbench_mode") or "standard"
@@ -196,6 +204,9 @@ class VBenchSession:
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
         self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
         self._runtime: Runtime | None = None
+        self.allow_partial = bool(opt("vbench_allow_partial"))
+        self.tracker: Tracker | None = None
+        self.write_error: str | None = None
         self.results: Results | None = None
         self.report: dict[str, Any] | None = None
         self.verdict: dict[str, Any] | None = None
@@ -262,6 +273,18 @@ class VBenchSession:
         return self._runtime
 
 
+def _exit_reason(session: pytest.Session, status: int) -> str:
+    """Why pytest's exit status is not 0, in words."""
+    if status == pytest.ExitCode.TESTS_FAILED:
+        return f"{session.testsfailed} item(s) failed"
+    if status == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    try:
+        return pytest.ExitCode(status).name.lower().replace("_", " ")
+    except ValueError:
+        return ""
+
+
 def _worker_id(config: pytest.Config) -> str | None:
     return getattr(config, "workerinput", {}).get("workerid")
 
@@ -274,14 +297,46 @@ def pytest_configure(config: pytest.Config) -> None:
     session = VBenchSession(config)
     config.stash[_KEY] = session
     _rewrite_keyword(config)
+    from . import signals
+
+    signals.install()  # SIGTERM (a CI cancel) behaves like Ctrl-C, in the controller and in xdist workers
     if not _is_worker(config):
         from .report import Results
 
         session.results = Results([d.name for d in session.dims], session.suite.describe(), session.samples)
         for case in session.cases:
             session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
+        _check_start(session)
         _preflight(session)
         config.pluginmanager.register(ResultsPlugin(session, session.results), "vbench-results")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore the SIGTERM handler."""
+    if _active(config):
+        from . import signals
+
+        signals.uninstall()
+
+
+def _check_start(session: VBenchSession) -> None:
+    """Usage errors found before any item runs: output locations, the device."""
+    from .report import check_outputs
+    from .results import Tracker
+    from .runtime import check_device
+
+    opt = session.config.getoption
+    outputs = [(name, opt(dest), kind) for name, dest, kind in (
+        ("--vbench-json", "vbench_json", "file"), ("--vbench-markdown", "vbench_markdown", "file"),
+        ("--vbench-html", "vbench_html", "file"), ("--vbench-results-dir", "vbench_results_dir", "dir"),
+        ("--junitxml", "xmlpath", "file")) if opt(dest, None)]
+    problems = [] if session.config.getoption("collectonly") else check_outputs(outputs)
+    if problems:
+        raise pytest.UsageError("vbench: " + "\nvbench: ".join(problems))
+    problem = check_device(session.device_spec)
+    if problem:
+        raise pytest.UsageError(f"--vbench-device: {problem}")
+    session.tracker = Tracker([f"vbench::{case.item_name}" for case in session.cases])
 
 
 def _preflight(session: VBenchSession) -> None:
@@ -290,9 +345,12 @@ def _preflight(session: VBenchSession) -> None:
         from . import weights
     except ImportError:  # pragma: no cover - weights ships with the package
         return
+    from .static_filter import filters
+
+    optional = sorted({c.dimension for c in session.cases if filters(c)})  # RAFT for the static filter
     problems = weights.preflight([d.name for d in session.dims], session.cache_dir,  # lock: issue 13
                                  force=session.config.getoption("vbench_verify_checkpoints"),
-                                 lock=weights.find_lock(session.config.rootpath))
+                                 lock=weights.find_lock(session.config.rootpath), optional=optional)
     if problems:
         raise pytest.UsageError(problems)
     if "vqa" in session.options:
@@ -375,15 +433,15 @@ class VBenchItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from .runner import failure_message, is_failure, run_case
+        from .runner import run_case
 
         session: VBenchSession = self.config.stash[_KEY]
         runtime = session.runtime(_worker_id(self.config))
         result = run_case(self.case, runtime)
-        result["device"] = runtime.device
-        self.user_properties.append((PROPERTY, json.dumps(result, ensure_ascii=False, allow_nan=True)))
-        if is_failure(result):
-            raise VBenchFailure(failure_message(result))
+        result.device = runtime.device
+        self.user_properties.append((PROPERTY, json.dumps(result.to_json(), ensure_ascii=False, allow_nan=True)))
+        if result.failed:
+            raise VBenchFailure(result.failure_message())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """A failed case shows its message, not a traceback."""
@@ -405,61 +463,105 @@ class ResultsPlugin:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect each item's result from its report (the same path with and without xdist)."""
-        if report.when != "call":
-            return
-        for key, value in getattr(report, "user_properties", ()):
-            if key == PROPERTY:
-                result = json.loads(value)
-                node = getattr(report, "node", None)  # xdist: the worker that ran the item
-                worker = getattr(getattr(node, "gateway", None), "id", None)
-                self.results.add(result, worker=worker, device=result.get("device"))
+        has_result = False
+        if report.when == "call":
+            for key, value in getattr(report, "user_properties", ()):
+                if key == PROPERTY:
+                    result = json.loads(value)
+                    node = getattr(report, "node", None)  # xdist: the worker that ran the item
+                    worker = getattr(getattr(node, "gateway", None), "id", None)
+                    self.results.add(result, worker=worker, device=result.get("device"))
+                    has_result = True
+        if self.vb.tracker is not None and report.nodeid.startswith("vbench::"):
+            self.vb.tracker.on_report(report.nodeid, report.failed, has_result, str(report.longrepr or ""))
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Aggregate, write reports, and turn an OK exit status into a failure when the gate fails."""
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The items left after -k / -m / --lf / --deselect (without xdist)."""
+        if self.vb.tracker is not None:
+            self.vb.tracker.on_collected([item.nodeid for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)  # pytest-xdist: a worker's items after deselection
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        """The items left after deselection, as a worker collected them."""
+        if self.vb.tracker is not None:
+            self.vb.tracker.on_collected(list(ids))
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C or SIGTERM: the run is incomplete."""
+        from . import signals
+
+        if self.vb.tracker is not None:
+            self.vb.tracker.interrupted = signals.why_interrupted()
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
+        """Aggregate, decide the verdict, write the reports, and turn an OK exit status into a failure."""
         vb, config = self.vb, session.config
-        if config.getoption("collectonly"):
+        if config.getoption("collectonly") or vb.tracker is None:
             return
-        from . import compare
+        from . import compare, signals
         from . import report as rep
+        from .results import decide, to_report
 
+        signals.hold()  # a second SIGTERM must not cut the reports short
+        status = int(session.exitstatus)
+        tracker = vb.tracker
+        # what the run was asked to run, as it stands now (shards and present-only suites reduce it early)
+        tracker.expected = [f"vbench::{case.item_name}" for case in vb.cases]
+        if status == pytest.ExitCode.INTERRUPTED and tracker.interrupted is None:
+            tracker.interrupted = signals.why_interrupted() if signals.received else "session interrupted"
+        stopped = session.shouldfail or session.shouldstop
+        completeness = tracker.assess(stopped=stopped if isinstance(stopped, str) else None,
+                                      planned=vb.planned_partial, allow_partial=vb.allow_partial)
         summary = self.results.summary(missing_as_zero=vb.missing_as_zero)
         summary["identity"] = vb.identity
+        to_report(summary, completeness)
+        summary["planned_partial"] = list(vb.planned_partial)
         verdict, vb.comparison = compare.verdict(summary, vb.thresholds, vb.baseline, vb.compare_settings,
                                                  vb.baseline_path)
-        failures = verdict["failures"]
+        decide(verdict, completeness, status, _exit_reason(session, status))
         if vb.comparison is not None:
             summary["comparison"] = vb.comparison.to_json()
         summary["verdict"] = verdict
         vb.report, vb.verdict = summary, verdict
-        opt = config.getoption
+        try:
+            vb.written = rep.write_outputs(self._outputs(summary))
+        except rep.OutputError as exc:
+            vb.write_error = f"vbench: {exc.strerror}; no report file was written (nothing partial is left)"
+        if (verdict["failures"] or vb.write_error) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _outputs(self, summary: dict[str, Any]) -> list[Any]:
+        """The report files of this run, rendered (written together by report.write_outputs)."""
+        from . import compare
+        from . import report as rep
+
+        vb, opt = self.vb, self.vb.config.getoption
+        outputs = []
         if opt("vbench_json"):
-            vb.written.append(rep.write_json(summary, opt("vbench_json")))
-        if opt("vbench_results_dir"):
-            vb.written.append(rep.write_official(summary, opt("vbench_results_dir")))
+            outputs.append(rep.Output(opt("vbench_json"), rep.render_json(summary)))
+        if opt("vbench_results_dir") and (summary["complete"] or vb.allow_partial or vb.planned_partial):
+            outputs.append(rep.Output(rep.official_path(summary, opt("vbench_results_dir")),
+                                      rep.official_text(summary)))
         if opt("vbench_html"):
             from . import plots
 
-            vb.written.append(plots.write_html(summary, opt("vbench_html"), vb.baseline, vb.comparison))
-        if opt("vbench_markdown"):
-            p = Path(opt("vbench_markdown"))
-            p.parent.mkdir(parents=True, exist_ok=True)
-            with p.open("a", encoding="utf-8") as fh:  # append: $GITHUB_STEP_SUMMARY is shared
-                fh.write(rep.markdown(summary, verdict) + compare.markdown_extra(vb.comparison, opt("vbench_html")))
-            vb.written.append(p)
-        if failures and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            outputs.append(rep.Output(opt("vbench_html"), plots.render_html(summary, vb.baseline, vb.comparison)))
+        if opt("vbench_markdown"):  # appended: $GITHUB_STEP_SUMMARY is shared with other steps
+            text = rep.markdown(summary, summary["verdict"]) + compare.markdown_extra(vb.comparison, opt("vbench_html"))
+            outputs.append(rep.Output(opt("vbench_markdown"), text, append=True))
+        return outputs
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         """Print the score table, the group scores and the verdict."""
         vb = self.vb
-        if vb.report is None:
+        if vb.report is None or vb.verdict is None:
             return
         from .report import format_table
 
         tr = terminalreporter
         tr.section("VBench summary")
         for line in format_table(vb.report):
-            tr.write_line(line)
+            tr.write_line(line, red=line.startswith("INCOMPLETE"), bold=line.startswith("INCOMPLETE"))
         if vb.comparison is not None:
             from .compare import format_table as comparison_table
 
@@ -468,7 +570,9 @@ class ResultsPlugin:
                 tr.write_line(line)
         for p in vb.written:
             tr.write_line(f"wrote {p}")
-        failures = vb.verdict["failures"] if vb.verdict is not None else []
+        if vb.write_error:
+            tr.write_line(vb.write_error, red=True, bold=True)
+        failures = vb.verdict["failures"]
         for line in failures:
             tr.write_line(line, red=True, bold=True)
         if not failures and (vb.thresholds or vb.baseline):

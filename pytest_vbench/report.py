@@ -8,6 +8,7 @@ count) lives under the ``runtime`` key only.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .dimensions import DIMENSIONS, GROUPS
+from .results import CaseResult, data_reasons
 from .scoring import DimensionTotal, final_scores, normalise
 
 SCHEMA = "pytest-vbench/1"
@@ -51,8 +53,10 @@ class Results:
         self.expected: dict[str, int] = {}  # prompts per dimension (from collection)
         self.seconds: dict[tuple[str, str], float] = {}
 
-    def add(self, result: dict[str, Any], worker: str | None = None, device: str | None = None) -> None:
-        """Merge one case result (a retried case replaces its earlier result)."""
+    def add(self, case: CaseResult | dict[str, Any], worker: str | None = None, device: str | None = None) -> None:
+        """Merge one case result (a retried case replaces its earlier result); plain JSON is read as a CaseResult."""
+        typed = case if isinstance(case, CaseResult) else CaseResult.from_json(case)
+        result = typed.to_json()
         self.cases[(result["dimension"], result["prompt"])] = result
         self.seconds[(result["dimension"], result["prompt"])] = result.get("seconds", 0.0)
         if worker:
@@ -117,7 +121,8 @@ class Results:
                 raws[name] = raw
         groups = final_scores(raws, missing_as_zero=missing_as_zero)
         not_selected = [n for n in DIMENSIONS if n not in self.dims]
-        return {
+        covered = _coverage(per_dim)
+        out: dict[str, Any] = {
             "schema": SCHEMA,
             "suite": self.suite,
             "samples_per_prompt": self.samples,
@@ -126,13 +131,36 @@ class Results:
             "dimensions_not_implemented": [n for n in DIMENSIONS if not DIMENSIONS[n].implemented],
             "missing_as_zero": missing_as_zero,
             "dimensions": per_dim,
-            "scores": {g: {"value": s.value, "partial": s.partial, "missing": s.missing}
+            "scores": {g: {"value": s.value, "partial": s.partial, "missing": s.missing,
+                           **({"covers": covered[g]} if g in covered else {})}
                        for g, s in groups.items()},
             "cases": [_stable_case(c) for c in self.sorted_cases() if c["dimension"] in per_dim],
             "provenance": provenance(),
             "runtime": {"timing": timing, "devices": sorted(self.devices), "workers": len(self.workers) or 1,
                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
         }
+        reasons = data_reasons(out)  # the plugin replaces these with what it saw of the session
+        out["complete"] = not reasons
+        out["incomplete_reasons"] = [r.text for r in reasons]
+        out["incompleteness"] = [{"kind": r.kind, "text": r.text} for r in reasons]
+        out["planned_partial"] = []  # reasons this run is partial on purpose (the plugin fills them)
+        return out
+
+
+def _coverage(per_dim: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """For a score over fewer prompts than expected: which prompts it covers (dimensions get ``covers`` and
+    ``prompts_not_covered`` in place; the returned texts are for the group scores)."""
+    groups: dict[str, list[str]] = {}
+    for name, entry in per_dim.items():
+        p = entry["prompts"]
+        if p["not_run"] or p["failed"]:
+            covered = sorted({r["prompt"] for r in entry["results"]})
+            entry["covers"] = f"{len(covered)} of {p['expected']} prompts"
+            entry["prompts_covered"] = covered
+            group = DIMENSIONS[name].group
+            for g in (group, "total") if group in GROUPS else ():
+                groups.setdefault(g, []).append(f"{name} {len(covered)}/{p['expected']}")
+    return {g: "partial prompts: " + ", ".join(parts) for g, parts in groups.items()}
 
 
 def _stable_case(case: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +191,12 @@ def merge_reports(reports: list[dict[str, Any]], missing_as_zero: bool = False) 
                 merged.seconds[(name, c["prompt"])] = t["seconds"] / len(cases)
         merged.devices.update(r.get("runtime", {}).get("devices", []))
     out = merged.summary(missing_as_zero=missing_as_zero)
+    # a shard that was interrupted or crashed stays so in the merge (deselection is what shards are made of)
+    kept = [r for rep in reports for r in rep.get("incompleteness") or [] if r.get("kind") in ("interrupted", "crashed")]
+    if kept:
+        out["incompleteness"] = kept + out["incompleteness"]
+        out["incomplete_reasons"] = [r["text"] for r in out["incompleteness"]]
+        out["complete"] = False
     out["runtime"]["merged_from"] = len(reports)
     return out
 
@@ -172,14 +206,103 @@ def raw_scores(report: dict[str, Any]) -> dict[str, float]:
     return {n: d["raw"] for n, d in report["dimensions"].items() if d["raw"] is not None}
 
 
+class OutputError(OSError):
+    """An output file could not be written (full disk, permissions); nothing partial was left behind."""
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN/inf float replaced by None, so that strict JSON writers never crash on it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def render_json(report: dict[str, Any], indent: int = 2) -> str:
+    """Strict JSON text of a report (non-finite numbers become null; never raises on them)."""
+    return json.dumps(finite_json(report), indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+class Output:
+    """One output file: its path, its text, and whether the text is appended (Markdown step summary)."""
+
+    def __init__(self, path: str | os.PathLike[str], text: str, append: bool = False):
+        self.path = Path(path)
+        self.data = text.encode("utf-8")
+        self.append = append
+
+
+def _oserror(path: Path, exc: OSError) -> OutputError:
+    return OutputError(exc.errno, f"cannot write {path}: {exc.strerror or exc}"
+                                  + ("; the disk is full" if exc.errno == errno.ENOSPC else ""))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _append_block(path: Path, data: bytes) -> None:
+    """Append ``data`` in one write; on failure cut the file back to its old size (complete or absent)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            _write_all(fd, data)
+        except OSError:
+            try:
+                os.ftruncate(fd, size)
+            except OSError:
+                pass
+            raise
+    finally:
+        os.close(fd)
+
+
+def write_outputs(outputs: list[Output]) -> list[Path]:
+    """Write every output, or none: whole files go to a temporary name first and are renamed into place
+    only when every file (and the appended block) was written. Raises :class:`OutputError` (one line)."""
+    staged: list[tuple[Path, Path]] = []
+    current = outputs[0].path if outputs else Path(".")
+    try:
+        for out in outputs:
+            if out.append:
+                continue
+            current = out.path
+            out.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.path.with_name(f".{out.path.name}.{os.getpid()}.part")
+            staged.append((tmp, out.path))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _write_all(fd, out.data)
+            finally:
+                os.close(fd)
+        for out in outputs:
+            if out.append:
+                current = out.path
+                _append_block(out.path, out.data)
+        for tmp, final in staged:
+            current = final
+            os.replace(tmp, final)
+    except OSError as exc:
+        for tmp, _ in staged:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+        raise _oserror(current, exc) from None
+    return [out.path for out in outputs]
+
+
 def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write our JSON report atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".part")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    """Write our JSON report atomically (non-finite numbers as null)."""
+    return write_outputs([Output(path, render_json(report))])[0]
 
 
 def official_results(report: dict[str, Any]) -> dict[str, Any]:
@@ -193,14 +316,23 @@ def official_results(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def official_path(report: dict[str, Any], directory: str | os.PathLike[str], name: str | None = None) -> Path:
+    """``<dir>/<name>_eval_results.json``, or ``<name>_eval_results.partial.json`` for an incomplete run
+    (colon-free: CI artifact stores refuse ``:``)."""
+    name = name or "results_" + time.strftime("%Y-%m-%d-%H%M%S")
+    partial = ".partial" if report.get("complete") is False else ""
+    return Path(directory) / f"{name}_eval_results{partial}.json"
+
+
+def official_text(report: dict[str, Any]) -> str:
+    """The official file's text (strict JSON)."""
+    return json.dumps(finite_json(official_results(report)), indent=4, ensure_ascii=False, allow_nan=False)
+
+
 def write_official(report: dict[str, Any], directory: str | os.PathLike[str], name: str | None = None) -> Path:
-    """Write ``<dir>/<name>_eval_results.json`` (readable by the official ``cal_final_score.py``)."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    name = name or "results_" + time.strftime("%Y-%m-%d-%H:%M:%S")
-    p = d / f"{name}_eval_results.json"
-    p.write_text(json.dumps(official_results(report), indent=4, ensure_ascii=False), encoding="utf-8")
-    return p
+    """Write the official results file atomically (readable by the official ``cal_final_score.py``)."""
+    path = official_path(report, directory, name)
+    return write_outputs([Output(path, official_text(report))])[0]
 
 
 def _pct(v: float | None) -> str:
@@ -267,6 +399,19 @@ def format_table(report: dict[str, Any]) -> list[str]:
         lines.append(EXTRA_NOTE.format(", ".join(extra_dimensions(report))))
     if report["dimensions_not_implemented"]:
         lines.append(f"not implemented in this version: {', '.join(report['dimensions_not_implemented'])}")
+    lines += completeness_lines(report)
+    return lines
+
+
+def completeness_lines(report: dict[str, Any]) -> list[str]:
+    """``INCOMPLETE RUN`` and one line per reason, plus what each partial score covers (empty when complete)."""
+    if report.get("complete", True):
+        return []
+    lines = ["INCOMPLETE RUN: the scores cover only the prompts that ran"]
+    lines += [f"  - {reason}" for reason in report.get("incomplete_reasons", [])]
+    covers = [f"{n} {d['covers']}" for n, d in report["dimensions"].items() if d.get("covers")]
+    if covers:
+        lines.append(f"  scores cover: {'; '.join(covers)}")
     return lines
 
 
@@ -278,6 +423,9 @@ def markdown(report: dict[str, Any], verdict: dict[str, Any] | None = None) -> s
         out += [f"- {line}" for line in verdict["failures"]]
         if verdict["failures"]:
             out.append("")
+    done = completeness_lines(report)
+    if done:
+        out += [f"**{done[0]}**", ""] + [f"- {line.strip().removeprefix('- ')}" for line in done[1:]] + [""]
     out += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     out += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
     out.append("")
@@ -288,3 +436,41 @@ def markdown(report: dict[str, Any], verdict: dict[str, Any] | None = None) -> s
     suite = report["suite"]
     out += ["", f"Suite: `{suite['source']}` (sha256 `{suite['sha256'][:12]}…`, {suite['mode']} mode)"]
     return "\n".join(out) + "\n"
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_outputs(outputs: list[tuple[str, str | os.PathLike[str], str]]) -> list[str]:
+    """Problems with the output locations, found before any item runs: ``(option, path, "file"|"dir")``.
+
+    The same path given to two outputs, a directory given where a file goes (or a file where a
+    directory goes), and a location that cannot be created or written are each one line.
+    """
+    problems: list[str] = []
+    seen: dict[Path, str] = {}
+    for option, raw, kind in outputs:
+        path = Path(os.path.abspath(os.path.expanduser(str(raw))))
+        if path in seen:
+            problems.append(f"{option} and {seen[path]} both write {path}; give each output its own path")
+            continue
+        seen[path] = option
+        if kind == "file" and path.is_dir():
+            problems.append(f"{option} {path} is a directory; give a file name (e.g. {path / 'vbench.json'})")
+            continue
+        if kind == "dir" and path.exists() and not path.is_dir():
+            problems.append(f"{option} {path} is a file; give a directory")
+            continue
+        base = path if kind == "dir" and path.is_dir() else path.parent
+        existing = _nearest_existing(base)
+        if not existing.is_dir():
+            problems.append(f"{option} {path}: {existing} is not a directory, so the output cannot be created")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problems.append(f"{option} {path}: {existing} is not writable")
+        elif kind == "file" and path.exists() and not os.access(path, os.W_OK):
+            problems.append(f"{option} {path} is not writable")
+    return problems

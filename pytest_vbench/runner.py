@@ -1,96 +1,125 @@
-"""Run one case (dimension, prompt) through its dimension module and build its plain-JSON result.
+"""Run one case (dimension, prompt) through its dimension module and build its typed result.
 
-The result is what an item attaches to its report; the controller merges such results from any
-process in any order. A failing video is reported in ``errors`` and does not stop the other videos
-of the case from being scored.
+The result (:class:`pytest_vbench.results.CaseResult`) is what an item attaches to its report; the
+controller merges such results from any process in any order. Every error raised while scoring a
+case (a bad video, a model that fails to load, a bug, ``SystemExit``, an error in a batched
+``score_case``) becomes a per-video failure with its message, through :func:`failure`: one place
+for every code path. A failing video does not stop the other videos of the case from being
+scored. Only ``KeyboardInterrupt`` (Ctrl-C, and SIGTERM, which the plugin turns into one) escapes.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .results import CaseResult, VideoFailure, VideoResult
 from .scoring import VideoScore
 from .suite import Case, VideoRef
 from .video import VideoError
 
-if TYPE_CHECKING:
-    from .runtime import Runtime
+
+def shown(path: object) -> str:
+    """A path as text that any writer can encode: bytes that are not UTF-8 appear as ``\\xNN``."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
-class CaseFailed(Exception):
-    """A case finished but some of its videos could not be scored, or it had none."""
-
-    def __init__(self, result: dict[str, Any]):
-        self.result = result
-        super().__init__(failure_message(result))
-
-
-def failure_message(result: dict[str, Any]) -> str:
-    """One readable message for a failed case."""
-    lines = []
-    if not result["videos"] and not result["errors"]:
-        lines.append(f"no video found for prompt {result['prompt']!r} ({result['dimension']}); expected "
-                     f"one of: {', '.join(result['missing'])} in the videos directory or its "
-                     f"'{result['folder']}/' subfolder")
-    for err in result["errors"]:
-        lines.append(err["error"])
-    return "\n".join(lines)
+def _bad_name(video: VideoRef) -> VideoError | None:
+    """A file name that is not valid UTF-8 never reaches a decoder (OpenCV crashed on one)."""
+    try:
+        str(video.path).encode("utf-8")
+    except UnicodeEncodeError:
+        return VideoError(f"{shown(video.path)}: the file name is not valid UTF-8; rename the file (prompts are "
+                          f"read from UTF-8 names)")
+    return None
 
 
-def _video_entry(video: VideoRef, score: VideoScore, seconds: float) -> dict[str, Any]:
-    entry = {"video": video.name, "path": str(video.path), "sample": video.sample}
-    entry.update(score.to_json())
-    entry["seconds"] = round(seconds, 6)
-    return entry
-
-
-def run_case(case: Case, runtime: Runtime) -> dict[str, Any]:
-    """Score every video of ``case``; return the result dict (never raises for a bad video)."""
-    module = importlib.import_module(case.dim.module_name)
-    result = {
-        "dimension": case.dimension,
-        "prompt": case.prompt,
-        "order": case.order,
-        "folder": case.dim.folder,
-        "videos": [],
-        "errors": [],
-        "missing": list(case.missing),
-    }
-    started = time.perf_counter()
-    batch = getattr(module, "score_case", None)
-    if batch is not None and case.videos:
-        outcomes = batch(case.videos, case, runtime)
-        per = (time.perf_counter() - started) / len(case.videos)
-        for video, outcome in zip(case.videos, outcomes):
-            _record(result, video, outcome, per)
+def failure(video: VideoRef, exc: BaseException) -> VideoFailure:
+    """The per-video failure for any exception: the message names the file, a bug also shows where it happened."""
+    if isinstance(exc, VideoError) or (exc.__traceback__ is None and str(video.path) in str(exc)):
+        message = str(exc)  # a VideoError, or a failure a batched module already described
     else:
-        for video in case.videos:
+        where = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)).rstrip()
+        message = f"{type(exc).__name__}: {exc}\n{where}" if exc.__traceback__ is not None \
+            else f"{type(exc).__name__}: {exc}"
+    path = shown(video.path)
+    message = shown(message)
+    if path not in message:
+        message = f"{path}: {message}"
+    return VideoFailure(shown(video.name), path, video.sample, message)
+
+
+def _short_read_note(video: VideoRef) -> str | None:
+    from .video import SHORT_READS
+
+    read = SHORT_READS.pop(str(video.path), None)
+    if read is None:
+        return None
+    return (f"the decoder read {read[0]} of the {read[1]} frames the container declares (a damaged or "
+            f"truncated file?); scored on the frames read, as the official code does")
+
+
+def _outcome(video: VideoRef, outcome: Any, seconds: float) -> VideoResult | VideoFailure:
+    short = _short_read_note(video)
+    if isinstance(outcome, BaseException):
+        return failure(video, outcome)
+    if not isinstance(outcome, VideoScore):
+        return failure(video, TypeError(f"the dimension returned {type(outcome).__name__}, not a VideoScore"))
+    try:
+        note = "; ".join(n for n in (outcome.note, short) if n) or None
+        return VideoResult(shown(video.name), shown(video.path), video.sample, float(outcome.sum), int(outcome.count),
+                           outcome.record, note, round(seconds, 6))
+    except (TypeError, ValueError, OverflowError) as exc:  # int(nan) and friends
+        return failure(video, exc)
+
+
+def run_case(case: Case, runtime: Any) -> CaseResult:
+    """Score every video of ``case``; return its result (never raises, except KeyboardInterrupt)."""
+    result = CaseResult(case.dimension, case.prompt, case.order, case.dim.folder, missing=list(case.missing))
+    started = time.perf_counter()
+    videos = []
+    for video in case.videos:
+        bad = _bad_name(video)
+        if bad is None:
+            videos.append(video)
+        else:
+            result.add(failure(video, bad))
+    try:
+        module = importlib.import_module(case.dim.module_name)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: B036 - SystemExit in an import fails the videos, not the session
+        for video in videos:
+            result.add(failure(video, exc))
+        result.seconds = round(time.perf_counter() - started, 6)
+        return result
+    batch = getattr(module, "score_case", None)
+    outcome: Any
+    if batch is not None and videos:
+        try:
+            outcomes = list(batch(videos, case, runtime))
+            if len(outcomes) != len(videos):
+                raise RuntimeError(f"score_case of {case.dimension} returned {len(outcomes)} outcome(s) for "
+                                   f"{len(videos)} video(s)")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: B036 - the whole batch failed: every video gets the message
+            outcomes = [exc] * len(videos)
+        per = (time.perf_counter() - started) / len(videos)
+        for video, outcome in zip(videos, outcomes):
+            result.add(_outcome(video, outcome, per))
+    else:
+        for video in videos:
             t0 = time.perf_counter()
             try:
                 outcome = module.score_video(video, case, runtime)
-            except VideoError as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: B036 - a bug, a model error, SystemExit: keep the other videos
                 outcome = exc
-            except Exception as exc:  # a bug or a model error: keep the other videos, show the cause
-                outcome = RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
-            _record(result, video, outcome, time.perf_counter() - t0)
-    result["seconds"] = round(time.perf_counter() - started, 6)
+            result.add(_outcome(video, outcome, time.perf_counter() - t0))
+    result.seconds = round(time.perf_counter() - started, 6)
     return result
-
-
-def _record(result: dict[str, Any], video: VideoRef, outcome: VideoScore | Exception, seconds: float) -> None:
-    if isinstance(outcome, Exception):
-        message = str(outcome)
-        if str(video.path) not in message:
-            message = f"{video.path}: {message}"
-        result["errors"].append({"video": video.name, "path": str(video.path), "sample": video.sample,
-                                 "error": message})
-    else:
-        result["videos"].append(_video_entry(video, outcome, seconds))
-
-
-def is_failure(result: dict[str, Any]) -> bool:
-    """True when the case's item should fail: a video errored, or no video was found at all."""
-    return bool(result["errors"]) or not result["videos"]

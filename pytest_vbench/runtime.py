@@ -50,6 +50,40 @@ def resolve_device(spec: str, worker_id: str | None) -> str:
     return f"{spec}:{index % count}" if count else spec
 
 
+def check_device(spec: str) -> str | None:
+    """Why ``--vbench-device spec`` cannot work on this machine (checked at start), or None.
+
+    ``auto`` and ``cpu`` always work; anything else must be a device torch knows whose backend is
+    available (``cuda`` without a visible GPU, ``cuda:3`` on a 2-GPU machine, or ``gpu`` are usage
+    errors, not one failed item per case).
+    """
+    spec = (spec or "auto").strip().lower()
+    if spec in ("auto", "cpu"):
+        return None
+    try:
+        import torch
+    except ImportError:
+        return f"{spec!r} needs torch (pip install 'pytest-vbench[models]'), or use cpu / auto"
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "unknown"
+        return f"unknown device {spec!r} ({first}); use auto, cpu, cuda, cuda:N, or a backend torch supports"
+    if device.type == "cpu":
+        return None
+    backend = getattr(torch, device.type, None)
+    available = getattr(backend, "is_available", None)
+    if available is None:
+        return None  # a backend torch knows but cannot query (plugins such as torch_npu check later)
+    if not available():
+        return (f"{spec!r} was asked for but torch sees no {device.type} device on this machine; "
+                f"use --vbench-device cpu (or auto: GPUs when visible, else the CPU)")
+    count = getattr(backend, "device_count", None)
+    if device.index is not None and count is not None and device.index >= count():
+        return f"{spec!r}: this machine has {count()} {device.type} device(s) (indices 0..{count() - 1})"
+    return None
+
+
 class FrameCache:
     """A byte-bounded LRU of decoded videos keyed by (path, decoder, parameters)."""
 

@@ -37,6 +37,14 @@ WANT = 5  # static videos kept per prompt
 FRACTION = 0.02  # the static filter averages the 2 % largest flow magnitudes (dynamic_degree: 5 %)
 
 
+def filters(case: Any, videos: list[Any] | None = None) -> bool:
+    """True when temporal_flickering runs the static filter on this case (so it needs RAFT): the case has
+    static-filter candidates (``{prompt}-5.mp4`` ...), or more than 5 videos (custom mode)."""
+    if case.dimension != "temporal_flickering":
+        return False
+    return getattr(case, "keep", None) is not None or len(case.videos if videos is None else videos) > WANT
+
+
 def params(first_hw: tuple[int, int], count: int) -> tuple[float, int]:
     """(thres, count_num) of the official ``set_params``."""
     return 3.0 * (min(first_hw) / 256.0), round(2 * (count / 16.0))

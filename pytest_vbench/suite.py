@@ -23,6 +23,7 @@ from .dimensions import DIMENSIONS, EXTRA, Dimension
 #: suffixes the official loader reads (case-sensitive there; we look them up in this order)
 VIDEO_SUFFIXES = (".mp4", ".gif", ".png")
 BUNDLED_SUITE = "VBench_full_info.json"
+STANDARD_SAMPLES = 5  # videos per prompt of the official evaluation; more are static-filter candidates
 
 
 class SuiteError(ValueError):
@@ -52,6 +53,8 @@ class Case:
     aux: dict[str, Any] | None = None
     videos: list[VideoRef] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # expected file names not found
+    #: temporal_flickering with static-filter candidates: how many static videos to keep (--vbench-samples)
+    keep: int | None = None
 
     @property
     def dim(self) -> Dimension:
@@ -123,9 +126,13 @@ def find_video(videos_dir: Path, dim: Dimension, stem: str) -> Path | None:
         for variant in _name_variants(stem):
             for suffix in VIDEO_SUFFIXES:
                 candidate = folder / f"{variant}{suffix}"
-                if candidate.is_file():
-                    return candidate
+                try:
+                    if candidate.is_file():
+                        return candidate
+                except OSError:  # e.g. a prompt whose file name exceeds the 255-byte limit: not found
+                    continue
     return None
+
 
 
 def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, samples: int = 5) -> list[Case]:
@@ -141,9 +148,10 @@ def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, sample
                 # an extra dimension (vqa_score) scores every prompt, found where its first dimension's are
                 where = DIMENSIONS.get(entry["dimension"][0], dim)
             prompt = entry["prompt_en"]
-            if prompt in seen:  # a prompt listed twice for one dimension is scored once
+            key = unicodedata.normalize("NFC", prompt)
+            if key in seen:  # a prompt listed twice for one dimension (in any Unicode spelling) is scored once
                 continue
-            seen.add(prompt)
+            seen.add(key)
             aux = (entry.get("auxiliary_info") or {}).get(dim.name)
             case = Case(dim.name, prompt, order, aux)
             for i in range(samples):
@@ -153,9 +161,16 @@ def standard_cases(suite: Suite, dims: list[Dimension], videos_dir: Path, sample
                     case.missing.append(f"{stem}{VIDEO_SUFFIXES[0]}")
                 else:
                     case.videos.append(VideoRef(path, i))
-            if dim.name == "temporal_flickering" and find_video(videos_dir, dim, f"{prompt}-{samples}"):
-                # candidates {prompt}-5.. for the static filter (the official recipe makes -0..-24)
-                i, misses = samples, 0
+            first_extra = max(samples, STANDARD_SAMPLES)
+            if dim.name == "temporal_flickering" and find_video(videos_dir, dim, f"{prompt}-{first_extra}"):
+                # candidates {prompt}-5.. for the static filter (the official recipe makes -0..-24); the
+                # filter keeps `samples` static videos among all candidates
+                case.keep = samples
+                for i in range(samples, first_extra):
+                    path = find_video(videos_dir, dim, f"{prompt}-{i}")
+                    if path is not None:
+                        case.videos.append(VideoRef(path, i))
+                i, misses = first_extra, 0
                 while misses < 10:  # tolerate small gaps
                     path = find_video(videos_dir, dim, f"{prompt}-{i}")
                     if path is None:
@@ -172,9 +187,13 @@ _TRAILING_INDEX = re.compile(r"-\d+$")
 
 
 def prompt_from_filename(name: str) -> str:
-    """The official custom-mode rule: the stem (last suffix only) minus a trailing ``-<digits>``."""
-    stem = Path(name).stem
-    return _TRAILING_INDEX.sub("", stem)
+    """The official custom-mode rule: the stem (last suffix only) minus a trailing ``-<digits>``.
+
+    The prompt is NFC-normalised (``café`` written precomposed or decomposed is one prompt), and
+    bytes of a name that are not UTF-8 appear as ``\\xNN`` (such a video fails with a message).
+    """
+    stem = os.fsencode(Path(name).stem).decode("utf-8", "backslashreplace")
+    return unicodedata.normalize("NFC", _TRAILING_INDEX.sub("", stem))
 
 
 def _sample_index(name: str) -> int:
@@ -201,7 +220,9 @@ def custom_videos(videos_path: Path) -> list[Path]:
     """The videos of a custom-mode run: one file, or the readable videos of a directory, sorted."""
     if videos_path.is_file():
         return [videos_path]
-    files = [p for p in videos_path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+    # hidden files (macOS' ._* AppleDouble companions, editors' .swp) are never videos
+    files = [p for p in videos_path.iterdir()
+             if not p.name.startswith(".") and p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()]
     return sorted(files, key=lambda p: p.name)
 
 
@@ -217,7 +238,8 @@ def custom_cases(dims: list[Dimension], videos_path: Path, prompt_file: str | No
             raise SuiteError(f"prompt file {prompt_file} has no prompt for {len(unlisted)} video(s): {shown}")
     grouped: dict[str, list[VideoRef]] = {}
     for v in videos:
-        prompt = prompts[Path(os.path.abspath(v))] if prompts is not None else prompt_from_filename(v.name)
+        prompt = (unicodedata.normalize("NFC", prompts[Path(os.path.abspath(v))]) if prompts is not None
+                  else prompt_from_filename(v.name))
         grouped.setdefault(prompt, []).append(VideoRef(v, _sample_index(v.name)))
     entries = [{"prompt_en": p, "dimension": [d.name for d in dims]} for p in grouped]
     digest = _sha256(json.dumps([[p, [r.name for r in refs]] for p, refs in grouped.items()]).encode())

@@ -21,6 +21,29 @@ class VideoError(Exception):
     """A video that cannot be read, or is too short for a dimension."""
 
 
+#: a resize whose output would have a side longer than this (an extreme aspect ratio such as 1x1000
+#: scaled to a short side of 224 asks for a 224x224000 frame, tens of GB per video) fails its video
+MAX_RESIZED_SIDE = 16384
+
+#: videos whose decoder returned fewer frames than the container declares: path -> (read, declared);
+#: the runner turns an entry into a note on that video's result (the number is kept, as officially)
+SHORT_READS: dict[str, tuple[int, int]] = {}
+
+
+def check_resize(path: str | Path | None, height: int, width: int, short_side: int, what: str) -> None:
+    """Raise :class:`VideoError` when scaling the short side of a ``height x width`` frame to ``short_side``
+    would need an absurd allocation (see :data:`MAX_RESIZED_SIDE`)."""
+    short, long_ = min(height, width), max(height, width)
+    where = f"{path}: " if path is not None else ""  # without a path, the runner names the file
+    if short <= 0:
+        raise VideoError(f"{where}frames of {width}x{height} pixels cannot be resized; the file is damaged")
+    resized = long_ * short_side / short
+    if resized > MAX_RESIZED_SIDE:
+        raise VideoError(f"{where}frames of {width}x{height} pixels would become {resized:,.0f} pixels long when "
+                         f"{what} scales the short side to {short_side} (an extreme aspect ratio; the limit is "
+                         f"{MAX_RESIZED_SIDE:,}); regenerate the video at a usual aspect ratio")
+
+
 def middle_indices(num_frames: int, vlen: int) -> list[int]:
     """The official ``get_frame_indices(sample='middle')``: one frame from the middle of each segment."""
     if vlen <= 0:
@@ -51,6 +74,7 @@ def opencv_frames(path: str | Path) -> Iterator[np.ndarray]:
         if not cap.isOpened():
             raise VideoError(f"{path}: OpenCV cannot open this file; is it a valid video (corrupt or "
                              f"unsupported container)?")
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         n = 0
         while True:
             ok, frame = cap.read()
@@ -60,6 +84,8 @@ def opencv_frames(path: str | Path) -> Iterator[np.ndarray]:
             yield frame
         if n == 0:
             raise VideoError(f"{path}: OpenCV decoded no frame; the file is corrupt or truncated")
+        if n < declared:
+            SHORT_READS[str(path)] = (n, declared)
     finally:
         cap.release()
 

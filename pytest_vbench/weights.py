@@ -127,15 +127,25 @@ def location(ckpt: Checkpoint, cache_dir: Path) -> Path:
     return cache_dir / ckpt.path
 
 
-def for_dimensions(dims: list[str]) -> list[Checkpoint]:
-    """The checkpoints the given dimensions need, in table order."""
-    families = {f for d in dims for f in DIMENSIONS[d].families}
+def _families(dim: str, optional: bool) -> set[str]:
+    d = DIMENSIONS[dim]
+    return set(d.families) | (set(d.optional_families) if optional else set())
+
+
+def for_dimensions(dims: list[str], optional: bool | list[str] = False) -> list[Checkpoint]:
+    """The checkpoints the given dimensions need, in table order.
+
+    ``optional``: also the families loaded only in some runs (RAFT for temporal_flickering's static
+    filter), for every dimension (True) or for the dimensions listed.
+    """
+    listed = optional if isinstance(optional, list) else []
+    families = {f for d in dims for f in _families(d, optional is True or d in listed)}
     return [c for c in CHECKPOINTS if families & set(c.families)]
 
 
-def dims_needing(ckpt: Checkpoint) -> list[str]:
-    """Dimensions that need ``ckpt``."""
-    return [d.name for d in DIMENSIONS.values() if set(d.families) & set(ckpt.families)]
+def dims_needing(ckpt: Checkpoint, optional: bool = True) -> list[str]:
+    """Dimensions that need ``ckpt`` (with ``optional``: also those that load it only in some runs)."""
+    return [d for d in DIMENSIONS if _families(d, optional) & set(ckpt.families)]
 
 
 def by_path(path: str) -> Checkpoint:
@@ -443,7 +453,7 @@ def download_command(dims: list[str], cache_dir: Path) -> str:
 
 
 def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Path | None = None,
-              warn: Callable[[str], None] | None = None) -> str | None:
+              warn: Callable[[str], None] | None = None, optional: list[str] | None = None) -> str | None:
     """A usage-error text naming every missing, damaged or mismatching checkpoint of ``dims``; None when all are fine.
 
     ``lock``: the lock file to verify against (default :func:`find_lock`), exported as
@@ -458,8 +468,9 @@ def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Pa
     if lock is not None:  # the loaders of this process and of its xdist workers use the same lock file
         os.environ[LOCK_ENV] = str(lock.resolve())
     lines = []
-    for c in for_dimensions(dims):
-        users = ", ".join(d for d in dims_needing(c) if d in dims)
+    optional = [d for d in optional or [] if d in dims]  # dims whose optional families this run loads
+    for c in for_dimensions(dims, optional):
+        users = ", ".join(d for d in dims if _families(d, d in optional) & set(c.families))
         st = check(c, cache_dir, lock=entries, force=force)
         if st.state == "missing":
             lines.append(f"  missing  {st.path}  (needed by {users})")

@@ -334,3 +334,16 @@ def test_html_without_matplotlib_is_a_usage_error(monkeypatch, tmp_path, capsys)
     assert main(["gate", str(report), "--html", str(tmp_path / "r.html")]) == 2
     assert "pip install 'pytest-vbench[plots]'" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("shift", [5e-7, 1e-6])
+def test_float_noise_of_one_micro_point_is_never_a_regression(shift):
+    """Thread counts move per-video sums by ~1e-6: at or under the floor on raw scores, nothing regresses
+    (dimensions, and the group scores that normalisation stretches)."""
+    base = noisy(1)
+    cur = make_report({d: {p: [v["sum"] - shift for v in vids] for p, vids in _videos(base, d).items()}
+                       for d in base["dimensions"]})
+    c = compare.compare(base, cur, resamples=300)
+    assert [n.name for n in c.names if n.status != compare.NO_CHANGE] == []
+    assert compare.noise_floor("temporal_flickering") == pytest.approx(1e-4)
+    assert compare.noise_floor("total") > compare.noise_floor("quality") > 1e-4

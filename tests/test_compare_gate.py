@@ -111,8 +111,9 @@ def test_same_verdict_in_pytest_gate_and_merge(pytester, world, tmp_path, capsys
     assert [line for line in out if line.startswith("FAIL")] == failures
 
     # 3: two shards of the run, merged and gated
-    run(pytester, *common, "--vbench-json", s1, "-k", "tranquil")
-    run(pytester, *common, "--vbench-json", s2, "-k", "not tranquil")
+    # (each shard is a partial run on purpose: --vbench-allow-partial)
+    run(pytester, *common, "--vbench-json", s1, "-k", "tranquil", "--vbench-allow-partial")
+    run(pytester, *common, "--vbench-json", s2, "-k", "not tranquil", "--vbench-allow-partial")
     assert main(["merge", str(s1), str(s2), "-o", str(merged), "--config", str(cfg)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert [line for line in out if line.startswith("FAIL")] == failures

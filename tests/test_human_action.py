@@ -212,7 +212,7 @@ def test_run_case_through_the_runner(tmp_path):
     videos = [VideoRef(C.write_spec_video(tmp_path / v["file"], v["spec"]), i) for i, v in enumerate(good)]
     (tmp_path / "A person is running-9.mp4").write_bytes(b"")
     videos.append(VideoRef(tmp_path / "A person is running-9.mp4", 9))
-    result = run_case(Case("human_action", "A person is running", 0, videos=videos), Runtime("cpu", cache))
+    result = run_case(Case("human_action", "A person is running", 0, videos=videos), Runtime("cpu", cache)).to_json()
     json.dumps(result)
     assert [v["record"]["video_results"] for v in result["videos"]] == [True, False]
     assert [v["sum"] for v in result["videos"]] == [1.0, 0.0]

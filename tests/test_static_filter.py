@@ -164,6 +164,36 @@ def test_discovery_takes_candidates_beyond_five_only_for_temporal_flickering(tmp
     assert [v.sample for v in stop.videos] == [0, 1, 2, 3, 4]
 
 
+def test_samples_are_honoured_with_candidates(tmp_path, official_verdicts):
+    for i in range(5):
+        (tmp_path / f"{PROMPT}-{i}.mp4").write_bytes(b"x")
+    tf_dim = [DIMENSIONS["temporal_flickering"]]
+    stop = next(c for c in standard_cases(load_suite(), tf_dim, tmp_path, samples=2) if c.prompt == PROMPT)
+    assert [v.sample for v in stop.videos] == [0, 1] and stop.keep is None and not sf.filters(stop)
+    for i in range(5, 12):
+        (tmp_path / f"{PROMPT}-{i}.mp4").write_bytes(b"x")
+    stop = next(c for c in standard_cases(load_suite(), tf_dim, tmp_path, samples=2) if c.prompt == PROMPT)
+    assert [v.sample for v in stop.videos] == list(range(12)) and stop.keep == 2 and sf.filters(stop)
+    videos = [VideoRef(VIDEOS / f"{PROMPT}-{i}.mp4", i) for i in range(12)]
+    outcomes = tf.score_case(videos, Case("temporal_flickering", PROMPT, 0, keep=2), _RT())
+    chosen = [v.path.name for v, o in sorted(zip(videos, outcomes), key=lambda p: str(p[0].path)) if o.count]
+    assert chosen == REF["selection"][PROMPT]["static_path"][:2]  # the first 2 static, not 5
+
+
+def test_preflight_asks_for_raft_when_the_static_filter_runs(tmp_path):
+    from pytest_vbench import weights
+
+    dims = ["temporal_flickering"]
+    assert weights.preflight(dims, tmp_path / "empty") is None  # no candidates: no model
+    problem = weights.preflight(dims, tmp_path / "empty", optional=dims)
+    assert "raft_model/models/raft-things.pth  (needed by temporal_flickering)" in problem
+    assert "pytest-vbench download --dims temporal_flickering" in problem
+    # ... and that command fetches RAFT; `list` and the loaders' messages name both users
+    raft = [c for c in weights.for_dimensions(dims, optional=True) if "raft" in c.families]
+    assert raft and not weights.for_dimensions(dims)
+    assert {"dynamic_degree", "temporal_flickering"} <= set(weights.dims_needing(raft[0]))
+
+
 # --- the command -------------------------------------------------------------------------------------
 
 def test_command_writes_the_official_outputs(tmp_path, official_verdicts, monkeypatch):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..clip_transforms import clip_float
 from ..scoring import VideoScore
-from ..video import VideoError, load_video
+from ..video import VideoError, check_resize, load_video
 
 BATCH = 32
 
@@ -58,4 +58,5 @@ def score_video(video, case, runtime) -> VideoScore:
     if len(frames) < 2:
         raise VideoError(f"{video.path}: has {len(frames)} frame; background_consistency compares frame pairs "
                          f"and needs at least 2 (the official code divides by zero here)")
+    check_resize(video.path, frames.shape[1], frames.shape[2], 224, "the CLIP transform")
     return consistency(encode(runtime.model("clip_b32"), clip_float(frames), runtime.device))

@@ -17,7 +17,7 @@ A one-frame video divides by zero officially; here it fails its item with a mess
 from __future__ import annotations
 
 from ..scoring import VideoScore
-from ..video import VideoError, load_video
+from ..video import VideoError, check_resize, load_video
 from .background_consistency import pair_scores
 
 #: frames per DINO forward pass: one on CPU (measured 7.4 s vs 8.0 s for 8 frames of 224x358 at batch
@@ -59,6 +59,7 @@ def score_video(video, case, runtime) -> VideoScore:
     if len(frames) < 2:
         raise VideoError(f"{video.path}: has {len(frames)} frame; subject_consistency compares frame pairs and "
                          f"needs at least 2 (the official code divides by zero here)")
+    check_resize(video.path, frames.shape[1], frames.shape[2], 224, "the DINO transform")
     feats = encode(runtime.model("dino"), preprocess(frames), runtime.device)
     video_sim = 0.0
     for s in pair_scores(feats):

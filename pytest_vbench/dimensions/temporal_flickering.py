@@ -66,15 +66,16 @@ def score_case(videos, case, runtime) -> list:
     """Score a prompt's videos; with more than 5 candidates, only the first 5 static ones (official filter)."""
     from .. import static_filter as sf
 
-    if len(videos) <= sf.WANT:
+    want = getattr(case, "keep", None) or sf.WANT  # --vbench-samples static videos per prompt
+    if not sf.filters(case, videos):
         return [_score(v, case, runtime) for v in videos]
     model = runtime.model("raft")
     outcomes: dict[str, object] = {}
     selected = 0
     for video in sorted(videos, key=lambda v: str(v.path)):  # the official lexicographic order
         key = str(video.path)
-        if selected >= sf.WANT:
-            outcomes[key] = VideoScore(0.0, 0, None, f"not tested: {sf.WANT} static candidates sort before it")
+        if selected >= want:
+            outcomes[key] = VideoScore(0.0, 0, None, f"not tested: {want} static candidates sort before it")
             continue
         try:
             verdict = sf.check_video(video.path, model, runtime.device)
@@ -87,9 +88,9 @@ def score_case(videos, case, runtime) -> list:
         selected += 1
         outcome = _score(video, case, runtime)
         if isinstance(outcome, VideoScore):
-            outcome.note = f"static, selected {selected} of {sf.WANT} (official filtered_videos/{case.prompt}-{selected - 1})"
+            outcome.note = f"static, selected {selected} of {want} (official filtered_videos/{case.prompt}-{selected - 1})"
         outcomes[key] = outcome
-    if selected < sf.WANT:
+    if selected < want:
         import warnings
 
         warnings.warn(f"temporal_flickering: prompt {case.prompt!r} has {selected} static videos among "
