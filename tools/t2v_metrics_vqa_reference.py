@@ -7,8 +7,14 @@ project's environment. Usage::
     /work/venvs/t2v/bin/python tools/t2v_metrics_vqa_reference.py --backend qwen2.5-vl-7b \
         --snapshot SNAPSHOT_DIR --videos VIDEO_DIR --out tests/parity/vqa_score_qwen2_5_vl.json
 
+Backends: Qwen2.5-VL (``qwen2.5-vl-*``), LLaVA-OneVision (``llava-onevision-qwen2-7b-*``: needs
+LLaVA-NeXT's ``llava`` package on ``PYTHONPATH``, see :func:`llava_ov`) and InternVL3 (``internvl3-*``:
+needs OpenGVLab/InternVL's ``internvl_chat`` on ``PYTHONPATH`` and ``peft``, see :func:`internvl`).
+The snapshot is always the one our code reads (Hugging Face layout); for LLaVA-OneVision and InternVL3
+the script writes the original layout t2v_metrics reads from the same tensors.
+
 Prompts come from the video file names (the custom-mode rule: stem minus a trailing ``-<digits>``).
-What is changed from a stock call, and why:
+What is changed from a stock call, and why (Qwen; the other backends' functions list theirs):
 
 - ``t2v_metrics/__init__.py`` imports every backend (and their many dependencies); this script
   registers empty parent packages instead and imports only the backend module it runs.
