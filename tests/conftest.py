@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import _pytest.pytester as _pytester
 import pytest
 
 from synthetic import noise_frames, write_video
@@ -15,6 +18,26 @@ pytest_plugins = ["pytester", "strict_skips"]
 # The seeded random checkpoints the tests write cannot have the official digests: accept them (each
 # run says so on stderr). Tests of the digest checks themselves unset this (tests/test_checkpoint_trust.py).
 os.environ.setdefault("VBENCH_ACCEPT_UNOFFICIAL_CHECKPOINTS", "1")
+
+# pytester's in-process runs restore sys.modules afterwards: a third-party extension module (torch and
+# its submodules, cv2, ...) first imported inside one would be dropped and imported a second time by a
+# later test, which breaks its C extension (SystemError, "Only a single TORCH_LIBRARY", SIGSEGV; seen when
+# test_store ran after test_shard_schedule). Installed packages imported during such a run are kept.
+_SITE = os.sep + "site-packages" + os.sep
+
+
+def _installed(name: str) -> bool:
+    """True for a module of an installed package (judged by its top-level package: torch._C._onnx has no file)."""
+    return _SITE in (getattr(sys.modules.get(name.partition(".")[0]), "__file__", None) or "")
+
+
+def _keep_installed(init: Callable[..., None]) -> Callable[..., None]:
+    def wrapped(self: object, preserve: Callable[[str], bool] | None = None) -> None:
+        init(self, preserve=lambda name: _installed(name) or bool(preserve and preserve(name)))
+    return wrapped
+
+
+_pytester.SysModulesSnapshot.__init__ = _keep_installed(_pytester.SysModulesSnapshot.__init__)  # type: ignore[method-assign]
 
 EXAMPLE_PROMPTS = ["In a still frame, a stop sign", "a toilet, frozen in time", "a laptop, frozen in time"]
 
