@@ -89,6 +89,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("vbench_config", "YAML gate config (relative to the rootdir)", default="")
     parser.addini("vbench_missing_as_zero", "count missing dimensions as raw 0", type="bool", default=False)
     _add_vqa_options(g, parser)
+    from . import ray_backend, shard, store  # suite-cost (issue 15): result store, shards, Ray
+
+    store.add_options(g)
+    shard.add_options(g)
+    ray_backend.add_options(g)
 
 
 def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
@@ -212,6 +217,16 @@ class VBenchSession:
         self.verdict: dict[str, Any] | None = None
         self.comparison: Comparison | None = None
         self.written: list[Path] = []
+        from . import ray_backend, shard, store
+
+        self.result_store = store.from_config(config)
+        try:
+            self.shard = shard.from_config(config, self.cases)
+            self.ray = None if _is_worker(config) else ray_backend.from_config(config, self)
+        except ValueError as exc:  # ShardError, Ray usage
+            raise pytest.UsageError(str(exc)) from None
+        if self.shard is not None:
+            self.planned_partial.append(self.shard.reason)
         if opt("vbench_html"):
             from .plots import require_matplotlib
 
@@ -301,11 +316,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     signals.install()  # SIGTERM (a CI cancel) behaves like Ctrl-C, in the controller and in xdist workers
     if not _is_worker(config):
+        from . import shard
         from .report import Results
 
         session.results = Results([d.name for d in session.dims], session.suite.describe(), session.samples)
-        for case in session.cases:
+        for case in session.cases if session.shard is None else session.shard.cases:  # contract 4
             session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
+        shard.record(session.results, session.shard)
         _check_start(session)
         _preflight(session)
         config.pluginmanager.register(ResultsPlugin(session, session.results), "vbench-results")
@@ -336,7 +353,8 @@ def _check_start(session: VBenchSession) -> None:
     problem = check_device(session.device_spec)
     if problem:
         raise pytest.UsageError(f"--vbench-device: {problem}")
-    session.tracker = Tracker([f"vbench::{case.item_name}" for case in session.cases])
+    planned = session.cases if session.shard is None else session.shard.cases  # a shard expects its own items
+    session.tracker = Tracker([f"vbench::{case.item_name}" for case in planned])
 
 
 def _preflight(session: VBenchSession) -> None:
@@ -421,6 +439,57 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
             report.result.append(VBenchSuiteNode.from_parent(collector, name="vbench", nodeid="vbench"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--vbench-shard K/N``: deselect the items of the other shards."""
+    if _KEY in config.stash:
+        from .shard import deselect
+
+        deselect(config, items, config.stash[_KEY].shard)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``--vbench-ray``: submit the selected cases to the Ray actors (ray_backend.py)."""
+    if _KEY in session.config.stash:
+        from .ray_backend import start
+
+        start(session.config, session.config.stash[_KEY], session.items)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``-n N`` with xdist's default ``--dist load``: schedule vbench items for locality (schedule.py)."""
+    if _KEY not in config.stash or config.getvalue("dist") != "load":
+        return None
+    from .schedule import CACHE_KEY, LocalityScheduling, cost_model
+
+    cases = {f"vbench::{c.item_name}": c for c in config.stash[_KEY].cases}
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    cache = getattr(config, "cache", None)  # seconds per video measured by the previous run
+    return LocalityScheduling(config, log, cases, tr.write_line if tr is not None else None,
+                              cost_model(cache.get(CACHE_KEY, None) if cache is not None else None))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """One line saying how many per-video results came from the result store (store.py)."""
+    vb = config.stash.get(_KEY, None)
+    if vb is not None and vb.report is not None and vb.result_store is not None:
+        from .store import summary_line
+
+        terminalreporter.write_line(summary_line(vb.report, vb.result_store))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remember this run's seconds per video for the next run's xdist plan (schedule.py)."""
+    vb = session.config.stash.get(_KEY, None)
+    cache = getattr(session.config, "cache", None)
+    if vb is not None and vb.results is not None and cache is not None and not _is_worker(session.config):
+        from .schedule import remember
+
+        remember(cache, vb.results.cases.values())
+
+
 class VBenchFailure(Exception):
     """The case ran but at least one of its videos failed, or none was found."""
 
@@ -433,12 +502,16 @@ class VBenchItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from .runner import run_case
+        from .results import CaseResult
+        from .store import run_case
 
         session: VBenchSession = self.config.stash[_KEY]
-        runtime = session.runtime(_worker_id(self.config))
-        result = run_case(self.case, runtime)
-        result.device = runtime.device
+        if session.ray is not None:  # scored by a Ray actor (ray_backend.py), reported here as usual
+            result = CaseResult.from_json(session.ray.result(self.case))
+        else:
+            runtime = session.runtime(_worker_id(self.config))
+            result = run_case(self.case, runtime, session.result_store)
+            result.device = runtime.device
         self.user_properties.append((PROPERTY, json.dumps(result.to_json(), ensure_ascii=False, allow_nan=True)))
         if result.failed:
             raise VBenchFailure(result.failure_message())

@@ -52,6 +52,7 @@ class Results:
         self.workers: set[str] = set()
         self.expected: dict[str, int] = {}  # prompts per dimension (from collection)
         self.seconds: dict[tuple[str, str], float] = {}
+        self.shard: dict[str, Any] | None = None  # --vbench-shard: shard.Shard.to_json()
 
     def add(self, case: CaseResult | dict[str, Any], worker: str | None = None, device: str | None = None) -> None:
         """Merge one case result (a retried case replaces its earlier result); plain JSON is read as a CaseResult."""
@@ -126,6 +127,7 @@ class Results:
             "schema": SCHEMA,
             "suite": self.suite,
             "samples_per_prompt": self.samples,
+            **({"shard": self.shard} if self.shard else {}),
             "dimensions_selected": self.dims,
             "dimensions_not_selected": not_selected,
             "dimensions_not_implemented": [n for n in DIMENSIONS if not DIMENSIONS[n].implemented],
@@ -137,6 +139,8 @@ class Results:
             "cases": [_stable_case(c) for c in self.sorted_cases() if c["dimension"] in per_dim],
             "provenance": provenance(),
             "runtime": {"timing": timing, "devices": sorted(self.devices), "workers": len(self.workers) or 1,
+                        # per-video results served by the result store (store.py)
+                        "store_hits": sum(int(c.get("store_hits", 0)) for c in self.cases.values()),
                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
         }
         reasons = data_reasons(out)  # the plugin replaces these with what it saw of the session
@@ -165,7 +169,7 @@ def _coverage(per_dim: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 def _stable_case(case: dict[str, Any]) -> dict[str, Any]:
     """A case result without what varies between runs (timings, device)."""
-    out = {k: v for k, v in case.items() if k not in ("seconds", "device")}
+    out = {k: v for k, v in case.items() if k not in ("seconds", "device", "store_hits")}
     out["videos"] = [{k: v for k, v in video.items() if k != "seconds"} for video in case["videos"]]
     return out
 
@@ -178,10 +182,14 @@ def merge_reports(reports: list[dict[str, Any]], missing_as_zero: bool = False) 
     if len(suites) > 1:
         raise ValueError("the reports come from different prompt suites (sha256 differ); they cannot be merged")
     dims = [n for n in DIMENSIONS if any(n in r["dimensions_selected"] for r in reports)]
+    from .shard import merge_expected
+
     merged = Results(dims, reports[0]["suite"], reports[0].get("samples_per_prompt", 5))
+    whole = merge_expected(reports)  # shards of one run: the whole run's expected counts
     for r in reports:
         for name, d in r["dimensions"].items():
-            merged.expected[name] = max(merged.expected.get(name, 0), d["prompts"]["expected"])
+            merged.expected[name] = (whole.get(name, 0) if whole is not None
+                                     else max(merged.expected.get(name, 0), d["prompts"]["expected"]))
         timing = r.get("runtime", {}).get("timing", {})
         for case in r["cases"]:
             merged.add(case)
@@ -198,6 +206,7 @@ def merge_reports(reports: list[dict[str, Any]], missing_as_zero: bool = False) 
         out["incomplete_reasons"] = [r["text"] for r in out["incompleteness"]]
         out["complete"] = False
     out["runtime"]["merged_from"] = len(reports)
+    out["runtime"]["store_hits"] = sum(int(r.get("runtime", {}).get("store_hits", 0)) for r in reports)
     return out
 
 

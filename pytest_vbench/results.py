@@ -107,6 +107,7 @@ class CaseResult:
     missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
     device: str | None = None
+    store_hits: int = 0  # videos whose result came from the result store (store.py)
 
     def add(self, outcome: VideoResult | VideoFailure) -> None:
         """Record one video's outcome; a non-finite score becomes a failure here (one place for every path)."""
@@ -144,6 +145,7 @@ class CaseResult:
                                "seconds": self.seconds}
         if self.device is not None:
             out["device"] = self.device
+        out["store_hits"] = self.store_hits
         return out
 
     @classmethod
@@ -151,7 +153,8 @@ class CaseResult:
         """Read the plain JSON form; a non-finite video score read here fails that video too."""
         case = cls(str(data["dimension"]), str(data["prompt"]), int(data["order"]), str(data.get("folder", "")),
                    [], [VideoFailure.from_json(e) for e in data.get("errors", [])],
-                   [str(m) for m in data.get("missing", [])], float(data.get("seconds", 0.0)), data.get("device"))
+                   [str(m) for m in data.get("missing", [])], float(data.get("seconds", 0.0)), data.get("device"),
+                   int(data.get("store_hits", 0)))
         for v in data.get("videos", []):
             case.add(VideoResult.from_json(v))
         return case

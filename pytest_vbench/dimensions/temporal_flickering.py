@@ -62,6 +62,13 @@ def _score(video, case, runtime):
         return RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}")
 
 
+def depends_on_case(videos) -> bool:
+    """True when one video's result depends on the case's other videos (the static filter runs)."""
+    from .. import static_filter as sf
+
+    return len(videos) > sf.WANT
+
+
 def score_case(videos, case, runtime) -> list:
     """Score a prompt's videos; with more than 5 candidates, only the first 5 static ones (official filter)."""
     from .. import static_filter as sf

@@ -1,0 +1,177 @@
+"""The suite benchmark (our side): cold run, warm run from the result store, run after 10 % of videos changed.
+
+    python benchmarks/bench_suite.py                       # all implemented dimensions, tiny seeded checkpoints
+    python benchmarks/bench_suite.py --dims temporal_flickering,imaging_quality --full-size
+
+A mixed mini suite: for every selected dimension the first two prompts of the bundled suite that
+name it (their entries may name other dimensions too), two videos per prompt at 320x512 with 16
+frames, one of them replaced by a 1280x720 clip. Seeded random checkpoints in the official formats
+are written to a temporary cache (``--full-size``: official sizes where a writer exists, else tiny).
+
+Each dimension runs in its own ``pytest --vbench-dims <dim>`` process, three times: cold (empty
+result store), warm (same store), and after rewriting 10 % of the videos (rounded up). For each run
+it prints CPU seconds (user + sys of the process, from ``os.wait4``), wall seconds, peak RSS, the
+scoring seconds the report records (``runtime.timing``: the items only, no interpreter start, torch
+import or collection) and the store hits. Threads are fixed with ``--threads`` (OMP/MKL).
+The official vbench side is not measured here (see docs/cost.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+
+def write_video(path: Path, seed: int, n: int = 16, h: int = 320, w: int = 512) -> None:
+    """A smooth random background drifting sideways with a little noise (BGR, mp4v)."""
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.integers(0, 256, (h // 16, w // 16, 3), dtype=np.uint8), (w, h),
+                      interpolation=cv2.INTER_CUBIC)
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 8, (w, h))
+    for t in range(n):
+        frame = np.roll(base, 3 * t, axis=1).astype(np.int16) + rng.integers(-4, 5, base.shape)
+        vw.write(np.clip(frame, 0, 255).astype(np.uint8))
+    vw.release()
+
+
+def write_checkpoints(cache: Path, families: set[str], full: bool) -> None:
+    from pytest_vbench import fake_checkpoints
+
+    for family in sorted(families):
+        if family in fake_checkpoints.WRITERS:
+            fake_checkpoints.write(family, cache, seed=0, tiny=not full)
+        elif family in ("viclip", "umt"):
+            import checkpoints_video_text as C
+
+            if family == "viclip":
+                C.write_viclip(cache, C.VICLIP_FULL if full else C.VICLIP_TINY, seed=0)
+            else:
+                C.write_umt(cache, C.UMT_FULL if full else C.UMT_TINY, seed=0)
+
+
+def build(work: Path, dims: list[str], full: bool, hd: bool = True) -> tuple[Path, Path, Path, list[Path]]:
+    from pytest_vbench.dimensions import DIMENSIONS
+    from pytest_vbench.suite import load_suite
+
+    entries, seen = [], set()
+    for dim in dims:
+        picked = [e for e in load_suite().entries if dim in e["dimension"]][:2]
+        for e in picked:
+            if e["prompt_en"] not in seen:
+                seen.add(e["prompt_en"])
+                entries.append(e)
+    suite = work / "suite.json"
+    suite.write_text(json.dumps(entries), encoding="utf-8")
+    videos = work / "videos"
+    videos.mkdir()
+    paths = []
+    for i, e in enumerate(entries):
+        for s in range(2):
+            p = videos / f"{e['prompt_en']}-{s}.mp4"
+            big = hd and i == 0 and s == 0
+            write_video(p, seed=100 * i + s, h=720 if big else 320, w=1280 if big else 512)
+            paths.append(p)
+    cache = work / "cache"
+    families = {f for d in dims for f in (*DIMENSIONS[d].families, *DIMENSIONS[d].optional_families)}
+    write_checkpoints(cache, families, full)
+    return suite, videos, cache, paths
+
+
+def run(dim: str, suite: Path, videos: Path, cache: Path, store: Path, out: Path, threads: int) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               VBENCH_ACCEPT_UNOFFICIAL_CHECKPOINTS="1", PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header",
+           "--vbench-videos", str(videos), "--vbench-full-info", str(suite), "--vbench-samples", "2",
+           "--vbench-dims", dim, "--vbench-cache-dir", str(cache), "--vbench-result-cache", str(store),
+           "--vbench-json", str(out)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=out.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        print(output.decode(errors="replace")[-3000:], file=sys.stderr)
+        raise SystemExit(f"{dim}: pytest exited {proc.returncode}")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    row = {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024,
+           "scoring": report["runtime"]["timing"][dim]["seconds"], "hits": report["runtime"]["store_hits"],
+           "videos": report["dimensions"][dim]["videos"]["scored"], "raw": report["dimensions"][dim]["raw"]}
+    print(f"  {out.stem}: CPU {row['cpu']:.1f} s, wall {row['wall']:.1f} s, peak RSS {row['rss_mb']:.0f} MB, "
+          f"scoring {row['scoring']:.2f} s, store hits {row['hits']}", flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pytest_vbench import dimensions
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dims", default=",".join(d.name for d in dimensions.official() if d.implemented))
+    ap.add_argument("--full-size", action="store_true", help="official-size seeded checkpoints (slow on CPU)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-hd", action="store_true", help="leave out the 1280x720 clip (every video 320x512)")
+    args = ap.parse_args(argv)
+    dims = [d.name for d in dimensions.parse_list(args.dims)]
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        suite, videos, cache, paths = build(work, dims, args.full_size, hd=not args.no_hd)
+        print(f"mini suite: {len(json.loads(suite.read_text()))} prompts x 2 videos (320x512"
+              f"{'' if args.no_hd else ', one 1280x720'}, "
+              f"16 frames), {len(dims)} dimensions, {'full-size' if args.full_size else 'tiny'} seeded "
+              f"checkpoints, {args.threads} threads; setup {time.perf_counter() - t0:.1f} s", flush=True)
+        store = work / "store"
+        rows: dict[str, dict[str, dict]] = {d: {} for d in dims}
+        for phase in ("cold", "warm"):
+            for dim in dims:
+                rows[dim][phase] = run(dim, suite, videos, cache, store, work / f"{dim}-{phase}.json", args.threads)
+        n = math.ceil(0.1 * len(paths))
+        changed = sorted(paths)[:: len(paths) // n][:n]
+        for i, p in enumerate(changed):
+            big = cv2.VideoCapture(str(p)).get(cv2.CAP_PROP_FRAME_WIDTH) > 1000
+            write_video(p, seed=9000 + i, h=720 if big else 320, w=1280 if big else 512)
+        print(f"changed {len(changed)} of {len(paths)} videos before the third run")
+        for dim in dims:
+            rows[dim]["changed"] = run(dim, suite, videos, cache, store, work / f"{dim}-changed.json", args.threads)
+        for dim in dims:
+            assert rows[dim]["warm"]["raw"] == rows[dim]["cold"]["raw"], f"{dim}: warm run changed the score"
+    head = (f"{'dimension':<22}{'videos':>7} | {'cold cpu':>9}{'wall':>7}{'rss MB':>8}{'score s':>9} | "
+            f"{'warm cpu':>9}{'wall':>7}{'score s':>9}{'hits':>5} | {'10% cpu':>8}{'wall':>7}{'score s':>9}{'hits':>5}")
+    print(head)
+    print("-" * len(head))
+    total = {p: {"cpu": 0.0, "wall": 0.0, "scoring": 0.0} for p in ("cold", "warm", "changed")}
+    for dim in dims:
+        c, w, ch = rows[dim]["cold"], rows[dim]["warm"], rows[dim]["changed"]
+        for p in total:
+            for k in total[p]:
+                total[p][k] += rows[dim][p][k]
+        print(f"{dim:<22}{c['videos']:>7} | {c['cpu']:>9.1f}{c['wall']:>7.1f}{c['rss_mb']:>8.0f}{c['scoring']:>9.2f} | "
+              f"{w['cpu']:>9.1f}{w['wall']:>7.1f}{w['scoring']:>9.3f}{w['hits']:>5} | "
+              f"{ch['cpu']:>8.1f}{ch['wall']:>7.1f}{ch['scoring']:>9.2f}{ch['hits']:>5}")
+    print("-" * len(head))
+    for p in total:
+        t = total[p]
+        print(f"{p:<8} total: CPU {t['cpu']:.1f} s, wall {t['wall']:.1f} s, scoring (items only) {t['scoring']:.2f} s")
+    for p in ("warm", "changed"):
+        print(f"cold / {p}: CPU {total['cold']['cpu'] / total[p]['cpu']:.1f}x, "
+              f"scoring {total['cold']['scoring'] / max(total[p]['scoring'], 1e-9):.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
