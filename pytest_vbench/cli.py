@@ -286,6 +286,64 @@ def run_merge(args: argparse.Namespace) -> int:
     return status
 
 
+def _add_fake_cache(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="the cache directory to write (then: --vbench-cache-dir DIR or VBENCH_CACHE_DIR=DIR)")
+    p.add_argument("--dims", help="comma-separated dimensions (default: the 16 VBench 1.0 dimensions)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+
+
+def run_fake_cache(args: argparse.Namespace) -> int:
+    """Write tiny seeded random checkpoints for a dry run of the CI wiring; the marker file makes every
+    report made with this cache say FAKE."""
+    import warnings
+
+    from . import fake_checkpoints
+    from .dimensions import DIMENSIONS, GROUPS, UnknownDimension, parse_list
+
+    try:
+        dims = [d.name for d in parse_list(args.dims)] if args.dims else \
+            [n for n, d in DIMENSIONS.items() if d.group in GROUPS]
+    except UnknownDimension as exc:
+        print(f"pytest-vbench fake-cache: {exc}", file=sys.stderr)
+        return 2
+    cache = _cache_dir(args.dir)
+    real = [c for c in _real_files(cache) if not fake_checkpoints.fake_marker(cache)]
+    if real:
+        print(f"pytest-vbench fake-cache: {cache} already holds checkpoints and no {fake_checkpoints.MARKER} "
+              f"(e.g. {real[0]}): refusing to mix fake weights into a real cache; pick an empty directory",
+              file=sys.stderr)
+        return 2
+    try:
+        with warnings.catch_warnings():  # torch's TorchScript deprecation notes while writing the CLIP archives
+            warnings.simplefilter("ignore", FutureWarning)
+            written = fake_checkpoints.write_fake_cache(cache, dims, seed=args.seed)
+    except (ValueError, ImportError) as exc:
+        print(f"pytest-vbench fake-cache: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"fake  {path.relative_to(cache)}")
+    print(f"wrote a FAKE cache in {cache} for {len(dims)} dimension(s); use it with --vbench-cache-dir {cache} "
+          f"(every report made with it says FAKE CHECKPOINTS)")
+    return 0
+
+
+def _real_files(cache: Path) -> list[str]:
+    from . import weights
+
+    return [c.path for c in weights.CHECKPOINTS if weights.location(c, cache).is_file()]
+
+
+def _package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("pytest-vbench")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path
+        from . import __version__
+
+        return __version__
+
+
 COMMANDS = {
     "download": ("fetch the checkpoints of the selected dimensions into the cache", _add_download, run_download),
     "list": ("list dimensions, their checkpoints and the cache state", _add_list, run_list),
@@ -293,6 +351,8 @@ COMMANDS = {
     "lock": ("record size + sha256 of the cached checkpoints in a lock file that runs verify against",
              _add_lock, run_lock),
     "merge": ("merge --vbench-json reports of several shards (and gate the result)", _add_merge, run_merge),
+    "fake-cache": ("write tiny seeded FAKE checkpoints for every model family (a dry run of CI wiring)",
+                   _add_fake_cache, run_fake_cache),
     "static-filter": ("select static videos with RAFT like vbench's static_filter (JSON + filtered_videos/)",
                       lambda p: _static_filter().add_arguments(p), lambda a: _static_filter().run(a)),
 }
@@ -307,6 +367,7 @@ def _static_filter():
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pytest-vbench`` console script."""
     parser = argparse.ArgumentParser(prog="pytest-vbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pytest-vbench {_package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_, add, _) in COMMANDS.items():
         add(sub.add_parser(name, help=help_, description=help_))

@@ -217,9 +217,12 @@ def identity(dims: list[str], cache_dir: Path | None = None, precision: str = "f
     ckpts = {}
     for c in weights.for_dimensions(dims):
         ckpts[c.path] = (manifest.get(c.path) or {}).get("sha256") or c.sha256
-    return {"pytest_vbench": _version(), "precision": precision,
-            "implementations": {d: _module_digest(DIMENSIONS[d].module_name) for d in dims},
-            "checkpoints": dict(sorted(ckpts.items()))}
+    out: dict[str, Any] = {"pytest_vbench": _version(), "precision": precision,
+           "implementations": {d: _module_digest(DIMENSIONS[d].module_name) for d in dims},
+           "checkpoints": dict(sorted(ckpts.items()))}
+    if cache_dir is not None and (Path(cache_dir) / weights.FAKE_MARKER).is_file():
+        out["fake_checkpoints"] = True  # a `pytest-vbench fake-cache` dry run: every report says so
+    return out
 
 
 def differences(a: dict, b: dict, a_name: str = "baseline", b_name: str = "this run") -> list[str]:
@@ -241,6 +244,9 @@ def differences(a: dict, b: dict, a_name: str = "baseline", b_name: str = "this 
     if changed:
         out.append(f"dimension implementation changed: {', '.join(changed)} "
                    f"(pytest-vbench {ia.get('pytest_vbench')} vs {ib.get('pytest_vbench')})")
+    if bool(ia.get("fake_checkpoints")) != bool(ib.get("fake_checkpoints")):
+        fake = a_name if ia.get("fake_checkpoints") else b_name
+        out.append(f"{fake} was made with FAKE checkpoints (pytest-vbench fake-cache), the other with real ones")
     ca, cb = a.get("checkpoints", ia.get("checkpoints")) or {}, b.get("checkpoints", ib.get("checkpoints")) or {}
     digest = [p for p in ca if p in cb and ca[p] and cb[p] and ca[p] != cb[p]]
     if digest:
@@ -269,9 +275,19 @@ def load_report(path: str | Path, what: str = "baseline") -> dict:
         raise CompareError(f"{what} {p} is not a pytest-vbench JSON report (written by --vbench-json)") from None
     if not (isinstance(data, dict) and isinstance(data.get("cases"), list) and isinstance(data.get("dimensions"), dict)
             and isinstance(data.get("suite"), dict)):
-        raise CompareError(f"{what} {p} is not a pytest-vbench JSON report (written by --vbench-json): "
-                           f"it has no per-prompt 'cases'")
+        if _is_official_results(data):
+            raise CompareError(f"{what} {p} is an official eval_results file ({{dimension: [score, per-video "
+                               f"records]}}, as --vbench-results-dir writes it): it has no per-prompt sums; expected "
+                               f"the pytest-vbench JSON report of that run (written by --vbench-json)")
+        raise CompareError(f"{what} {p} is not a pytest-vbench JSON report (written by --vbench-json): expected an "
+                           f"object with 'schema', 'suite', 'dimensions' and per-prompt 'cases'")
     return data
+
+
+def _is_official_results(data: object) -> bool:
+    """True for ``{dimension: [score, [record, ...]]}``, the official ``<name>_eval_results.json``."""
+    return (isinstance(data, dict) and bool(data) and
+            all(isinstance(v, list) and len(v) == 2 and isinstance(v[1], list) for v in data.values()))
 
 
 # ------------------------------------------------------------------------------------ pairing

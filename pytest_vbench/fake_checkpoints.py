@@ -415,11 +415,112 @@ def write_amt(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
     return _save({"state_dict": model.state_dict()}, Path(cache_dir) / "amt_model" / "amt-s.pth")
 
 
-WRITERS: dict[str, Callable[..., Path | list[Path]]] = {"musiq": write_musiq, "dino": write_dino, "raft": write_raft, "amt": write_amt, "clip_b32": write_clip_b32,
-           "clip_l14": write_clip_l14, "aesthetic": write_aesthetic, "tag2text": write_tag2text, "grit": write_grit}
+#: ViCLIP sizes (the official ViT-L/14 video tower and CLIP text tower; a reduced one for dry runs)
+VICLIP_FULL = {"vision": dict(width=1024, layers=24, patch=14, kernel_t=1, grid=16, frames=8, out_dim=768),
+               "text": dict(width=768, layers=12, vocab=49408, context=32, out_dim=768)}
+VICLIP_TINY = {"vision": dict(width=64, layers=2, patch=14, kernel_t=1, grid=16, frames=8, out_dim=32),
+               "text": dict(width=64, layers=2, vocab=49408, context=32, out_dim=32)}
+UMT_FULL = dict(dim=1024, depth=24, patch=16, tubelet=1, hidden=4096, classes=400)
+UMT_TINY = dict(dim=64, depth=2, patch=16, tubelet=1, hidden=256, classes=400)
+
+
+def write_viclip(cache_dir: Path, seed: int = 0, tiny: bool = False) -> list[Path]:
+    """``ViCLIP/ViClip-InternVid-10M-FLT.pth`` (``{"model": state_dict}``, official key names) and the BPE
+    vocabulary ``ViCLIP/bpe_simple_vocab_16e6.txt.gz`` (copied from open_clip: the identical file)."""
+    import shutil
+
+    import torch
+
+    from .models.clip_tokenizer import _open_clip_tokenizer_module
+    from .models.viclip import ViCLIP
+
+    model = ViCLIP(VICLIP_TINY if tiny else VICLIP_FULL)
+    _randomise(model, seed)
+    with torch.no_grad():
+        model.temp.fill_(0.01)
+    path = _save({"model": model.state_dict()}, Path(cache_dir) / "ViCLIP" / "ViClip-InternVid-10M-FLT.pth")
+    bpe = Path(cache_dir) / "ViCLIP" / "bpe_simple_vocab_16e6.txt.gz"
+    if not bpe.is_file():
+        shutil.copyfile(_open_clip_tokenizer_module().default_bpe(), bpe)
+    return [path, bpe]
+
+
+def write_umt(cache_dir: Path, seed: int = 0, tiny: bool = False) -> Path:
+    """``umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth``: the bare classifier state dict (no ``pos_embed``:
+    the official file has none; the model uses its sinusoid table)."""
+    from .models.umt import UMTClassifier
+
+    model = UMTClassifier(UMT_TINY if tiny else UMT_FULL)
+    _randomise(model, seed)
+    return _save(model.state_dict(), Path(cache_dir) / "umt_model" / "l16_ptk710_ftk710_ftk400_f16_res224.pth")
+
+
+WRITERS: dict[str, Callable[..., Path | list[Path]]] = {
+    "musiq": write_musiq, "dino": write_dino, "raft": write_raft, "amt": write_amt, "clip_b32": write_clip_b32,
+    "clip_l14": write_clip_l14, "aesthetic": write_aesthetic, "tag2text": write_tag2text, "grit": write_grit,
+    "viclip": write_viclip, "umt": write_umt}
 
 
 def write(family: str, cache_dir: Path, seed: int = 0, tiny: bool = False) -> list[Path]:
     """Write the checkpoint(s) of ``family``; returns the paths written."""
-    out = WRITERS[family](Path(cache_dir), seed=seed, tiny=tiny)
+    try:
+        writer = WRITERS[family]
+    except KeyError:
+        raise ValueError(f"no fake checkpoint writer for model family {family!r} (fake families: "
+                         f"{', '.join(WRITERS)})") from None
+    out = writer(Path(cache_dir), seed=seed, tiny=tiny)
     return out if isinstance(out, list) else [out]
+
+
+# ------------------------------------------------------------------------------------ fake caches
+#: the marker file of a cache written by ``pytest-vbench fake-cache``: every report made with it says FAKE
+MARKER = "FAKE-CHECKPOINTS.json"  # = weights.FAKE_MARKER
+FAKE_NOTE = ("FAKE CHECKPOINTS: the cache {cache} holds seeded random weights written by `pytest-vbench "
+             "fake-cache`; these scores are meaningless (a dry run of the CI wiring)")
+
+
+def families_for(dims: list[str]) -> list[str]:
+    """Model families (required and optional) that ``dims`` use, in table order."""
+    from .dimensions import DIMENSIONS
+
+    out: list[str] = []
+    for name in dims:
+        d = DIMENSIONS[name]
+        out += [f for f in (*d.families, *d.optional_families) if f not in out]
+    return out
+
+
+def write_fake_cache(cache_dir: Path, dims: list[str], seed: int = 0) -> list[Path]:
+    """Tiny seeded checkpoints of every family ``dims`` need, plus the marker file (written last)."""
+    cache_dir = Path(cache_dir)
+    families = families_for(dims)
+    missing = [f for f in families if f not in WRITERS]
+    if missing:
+        raise ValueError(f"no fake checkpoint writer for model famil{'y' if len(missing) == 1 else 'ies'} "
+                         f"{', '.join(missing)} (needed by {', '.join(dims)})")
+    written: list[Path] = []
+    for i, family in enumerate(families):
+        written += write(family, cache_dir, seed=seed + i, tiny=True)
+    marker = cache_dir / MARKER
+    old = fake_marker(cache_dir) or {}
+    info = {"fake": True, "written_by": "pytest-vbench fake-cache", "seed": seed,
+            "families": sorted(set(old.get("families", [])) | set(families)),
+            "note": "seeded random weights for dry runs of CI wiring; scores made with them are meaningless"}
+    tmp = marker.with_name(marker.name + ".part")
+    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(marker)
+    return [*written, marker]
+
+
+def fake_marker(cache_dir: Path | None) -> dict | None:
+    """The marker of a fake cache (a dict), or None for a real one."""
+    if cache_dir is None:
+        return None
+    path = Path(cache_dir) / MARKER
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    return data if isinstance(data, dict) else {}

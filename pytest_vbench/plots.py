@@ -152,11 +152,12 @@ img{max-width:100%;display:block;margin:1em 0}code{background:#f3f3f3;padding:0 
 
 def render_html(report: dict, baseline: dict | None = None, comparison=None) -> str:
     """One self-contained HTML page: verdict, score table, comparison table and the plots."""
-    from .report import HEADER, completeness_lines, group_lines, table_rows
+    from .report import HEADER, completeness_lines, fake_note, group_lines, table_rows
 
     verdict = report.get("verdict")
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              "<title>VBench results</title>", f"<style>{CSS}</style></head><body>", "<h1>VBench results</h1>"]
+    parts += [f'<h2 class="fail">{html.escape(line)}</h2>' for line in fake_note(report)]
     if verdict is not None:
         ok = verdict["passed"]
         parts.append(f'<h2 class="{"pass" if ok else "fail"}">Verdict: {"PASS" if ok else "FAIL"}</h2>')

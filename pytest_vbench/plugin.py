@@ -44,6 +44,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 "(default: the bundled official suite)")
     g.addoption("--vbench-prompt-file", metavar="JSON", help="custom mode: {video file: prompt} instead of "
                 "prompts from file names")
+    g.addoption("--vbench-suite", choices=("full", "present"), default="full",
+                help="full: every prompt of the suite (default); present: only the prompts that have videos "
+                     "(a partial run on purpose: the report says which prompts it covers)")
+    g.addoption("--vbench-progress", choices=("auto", "always", "never"), default="auto",
+                help="status line (items, videos, rate, ETA per dimension) every vbench_progress_interval "
+                     "seconds: auto = only when stdout is a terminal (default); -v adds a line per video")
+    parser.addini("vbench_progress_interval", "seconds between two progress status lines (default 30)", default="")
     g.addoption("--vbench-samples", metavar="N", type=int, default=None,
                 help="videos per prompt looked up as {prompt}-0..N-1 (default 5)")
     g.addoption("--vbench-fail-under", metavar="NAME=PCT", action="append", default=[],
@@ -159,6 +166,9 @@ class VBenchSession:
                 self.suite = suite.load_suite(opt("vbench_full_info"))
                 self.dims = self._select_dims({d for e in self.suite.entries for d in e["dimension"]})
                 self.cases = suite.standard_cases(self.suite, self.dims, self.videos, self.samples)
+                self.cases, partial = suite.select_cases(self.suite, self.cases, self.videos, self.samples,
+                                                         opt("vbench_suite") == "present")
+                self.planned_partial += [partial] if partial else []
             else:
                 if opt("vbench_full_info"):
                     raise pytest.UsageError("--vbench-full-info is for standard mode; custom mode reads prompts "
@@ -311,6 +321,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     session = VBenchSession(config)
     config.stash[_KEY] = session
+    from .ci_surfaces import NearMissHint
+
+    config.pluginmanager.register(NearMissHint(), "vbench-near-miss")
     _rewrite_keyword(config)
     from . import signals
 
@@ -325,6 +338,12 @@ def pytest_configure(config: pytest.Config) -> None:
         shard.record(session.results, session.shard)
         _check_start(session)
         _preflight(session)
+        from .ci_surfaces import GateSurfaces  # its sessionfinish is trylast: after the verdict and junitxml's write
+
+        config.pluginmanager.register(GateSurfaces(session), "vbench-ci-surfaces")
+        from .progress import install as install_progress
+
+        install_progress(config, session.cases)
         config.pluginmanager.register(ResultsPlugin(session, session.results), "vbench-results")
 
 

@@ -33,11 +33,14 @@ def _version(dist: str) -> str | None:
 
 
 def provenance() -> dict[str, Any]:
-    """Versions that decide the numbers (read from package metadata; nothing is imported)."""
+    """Versions that decide the numbers (package metadata) and the GPU (torch is imported when installed)."""
     dists = ["pytest-vbench", "torch", "torchvision", "numpy", "opencv-python-headless", "opencv-python",
              "decord", "Pillow", "timm", "open_clip_torch", "pyiqa", "transformers"]
+    from .gpu_info import describe as gpu
+
     return {"python": platform.python_version(),
-            "packages": {d: v for d in dists if (v := _version(d)) is not None}}
+            "packages": {d: v for d in dists if (v := _version(d)) is not None},
+            "gpu": gpu()}  # name, count, driver, CUDA/cuDNN/torch versions; None on CPU
 
 
 class Results:
@@ -348,10 +351,6 @@ def _pct(v: float | None) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * 100:.2f}%"
 
 
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:.4f}"
-
-
 def table_rows(report: dict[str, Any]) -> list[list[str]]:
     """Rows of the per-dimension table: name, group, raw, normalised, prompts, videos, s/video."""
     rows = []
@@ -361,7 +360,7 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
         extras = [f"{v[k]} {k}" for k in ("missing", "failed") if v[k]]
         videos = f"{v['scored']}" + (f" ({', '.join(extras)})" if extras else "")
         prompts = f"{p['scored']}/{p['expected']}" + (f" ({p['failed']} failed)" if p["failed"] else "")
-        rows.append([name, d["group"], _pct(d["raw"]), _num(d["normalised"]), prompts, videos,
+        rows.append([name, d["group"], _pct(d["raw"]), _pct(d["normalised"]), prompts, videos,  # both in percent
                      "-" if t is None else f"{t:.3f}"])
     return rows
 
@@ -395,12 +394,22 @@ def extra_dimensions(report: dict[str, Any]) -> list[str]:
     return [n for n, d in report["dimensions"].items() if d.get("group") not in GROUPS]
 
 
+FAKE_NOTE = ("FAKE CHECKPOINTS: made with seeded random weights (`pytest-vbench fake-cache`); these scores are "
+             "meaningless, a dry run of the CI wiring")
+
+
+def fake_note(report: dict[str, object]) -> list[str]:
+    """One warning line when the report was made with a fake cache (identity.fake_checkpoints), else none."""
+    identity = report.get("identity")
+    return [FAKE_NOTE] if isinstance(identity, dict) and identity.get("fake_checkpoints") else []
+
+
 def format_table(report: dict[str, Any]) -> list[str]:
     """The terminal summary as lines."""
     rows = table_rows(report)
     widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i]) for i in range(len(HEADER))]
     fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
-    lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
+    lines = fake_note(report) + [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
     lines.append("")
     lines += [f"{label:<9} {value}" for label, value in group_lines(report)]
@@ -426,7 +435,7 @@ def completeness_lines(report: dict[str, Any]) -> list[str]:
 
 def markdown(report: dict[str, Any], verdict: dict[str, Any] | None = None) -> str:
     """A GitHub-flavoured Markdown summary (fits ``$GITHUB_STEP_SUMMARY``)."""
-    out = ["## VBench results", ""]
+    out = ["## VBench results", ""] + [f"> **{line}**\n" for line in fake_note(report)]
     if verdict is not None:
         out += [f"**Verdict: {'PASS' if verdict['passed'] else 'FAIL'}**", ""]
         out += [f"- {line}" for line in verdict["failures"]]

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the official outputs: ``<result>/<store_name>`` and ``<result>/filtered_videos/``."""
+    from .models import ModelUnavailable
+    from .models.checkpoint import CheckpointError
     from .runtime import Runtime, default_cache_dir
 
+    videos = Path(args.videos_path)
+    if not videos.is_dir():
+        print(f"pytest-vbench static-filter: --videos-path {videos} is not a directory; point it at the folder "
+              f"of generated .mp4 files", file=sys.stderr)
+        return 2
+    paths = sorted(str(p) for p in videos.glob("*.mp4"))
+    if not paths:
+        print(f"pytest-vbench static-filter: no .mp4 file in {videos}", file=sys.stderr)
+        return 2
     cache = Path(os.path.expandvars(os.path.expanduser(args.cache_dir))) if args.cache_dir else default_cache_dir()
     runtime = Runtime(device=args.device, cache_dir=cache)
-    model = runtime.model("raft")
-    paths = sorted(str(p) for p in Path(args.videos_path).glob("*.mp4"))
+    try:
+        model = runtime.model("raft")
+    except (CheckpointError, ModelUnavailable, ImportError) as exc:
+        print(f"pytest-vbench static-filter: cannot load RAFT: {exc}", file=sys.stderr)
+        return 2
     scope = args.filter_scope
     if scope == "temporal_flickering":
         from importlib.resources import files

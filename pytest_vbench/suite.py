@@ -8,6 +8,7 @@ from the file name, or from a prompt file. Nothing here imports pytest or torch.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -66,6 +67,9 @@ class Case:
         """The pytest item name: ``dimension[prompt]`` (``::`` in a custom prompt would split node ids)."""
         return f"{self.dimension}[{self.prompt.replace('::', ': :')}]"
 
+    #: files whose names almost match the expected ones, for a case without any video (attach_near_misses)
+    near_misses: list[str] = field(default_factory=list)
+
 
 @dataclass
 class Suite:
@@ -75,10 +79,15 @@ class Suite:
     source: str
     sha256: str
     mode: str = "standard"
+    coverage: dict[str, Any] | None = None  # set by present_only(): which prompts a partial run covers
 
     def describe(self) -> dict[str, Any]:
-        """Provenance of the suite for reports."""
-        return {"mode": self.mode, "source": self.source, "sha256": self.sha256, "entries": len(self.entries)}
+        """Provenance of the suite for reports (and, for a present-only run, what it covers)."""
+        out: dict[str, Any] = {"mode": self.mode, "source": self.source, "sha256": self.sha256,
+                               "entries": len(self.entries)}
+        if self.coverage is not None:
+            out["coverage"] = self.coverage
+        return out
 
 
 def _sha256(data: bytes) -> str:
@@ -246,3 +255,111 @@ def custom_cases(dims: list[Dimension], videos_path: Path, prompt_file: str | No
     suite = Suite(entries=entries, source=f"custom:{videos_path}", sha256=digest, mode="custom")
     cases = [Case(d.name, p, order, None, list(refs)) for d in dims for order, (p, refs) in enumerate(grouped.items())]
     return cases, suite
+
+
+# ------------------------------------------------------------------------- partial suites, near misses
+def present_only(suite: Suite, cases: list[Case]) -> tuple[list[Case], str]:
+    """Keep the cases that have at least one video; record the coverage on ``suite``; return the reason text.
+
+    The reason is the human-readable line of ``VBenchSession.planned_partial``, e.g.
+    ``present-only suite: 4 of 946 prompts, 12 of 1362 items (temporal_flickering 4/75, ...)``.
+    """
+    kept = [c for c in cases if c.videos]
+    per_dim: dict[str, dict[str, Any]] = {}
+    for c in cases:
+        row = per_dim.setdefault(c.dimension, {"prompts": [], "of": 0})
+        row["of"] += 1
+        if c.videos:
+            row["prompts"].append(c.prompt)
+    prompts = sorted({c.prompt for c in kept})
+    all_prompts = {c.prompt for c in cases}
+    suite.coverage = {"kind": "present-only", "prompts": len(prompts), "of_prompts": len(all_prompts),
+                      "items": len(kept), "of_items": len(cases), "dimensions": per_dim}
+    dims = ", ".join(f"{d} {len(r['prompts'])}/{r['of']}" for d, r in per_dim.items())
+    reason = (f"present-only suite: {len(prompts)} of {len(all_prompts)} prompts, {len(kept)} of {len(cases)} "
+              f"items ({dims})")
+    return kept, reason
+
+
+def _canonical(name: str) -> str:
+    """A file name with case, Unicode form, suffix and separators (space, ``_``, ``-``) folded away."""
+    stem = unicodedata.normalize("NFC", name).casefold()
+    stem = re.sub(r"\.[a-z0-9]{2,4}$", "", stem)
+    return re.sub(r"[\s_\-]+", " ", stem).strip()
+
+
+class NearMisses:
+    """Files of the video directory (and the dimension folders) to suggest when an expected name is absent."""
+
+    def __init__(self, videos_dir: Path, limit: int = 5000):
+        self.videos_dir = videos_dir
+        self.limit = limit
+        self._folders: dict[Path, dict[str, list[str]]] = {}
+
+    def _listing(self, folder: Path) -> dict[str, list[str]]:
+        if folder not in self._folders:
+            names: dict[str, list[str]] = {}
+            try:
+                entries = [p for p in folder.iterdir() if p.is_file()]
+            except OSError:
+                entries = []
+            for p in entries[: self.limit]:
+                names.setdefault(_canonical(p.name), []).append(p.name)
+            self._folders[folder] = names
+        return self._folders[folder]
+
+    def find(self, dim: Dimension, prompt: str, samples: int, n: int = 3) -> list[str]:
+        """Up to ``n`` files (relative to the video directory) whose names nearly match ``{prompt}-{i}``."""
+        wanted = [_canonical(f"{prompt}-{i}") for i in range(samples)] + [_canonical(prompt)]
+        out: list[str] = []
+        for folder in (self.videos_dir / dim.folder, self.videos_dir):
+            listing = self._listing(folder)
+            prefix = "" if folder == self.videos_dir else f"{dim.folder}/"
+            hits = [name for key in wanted for name in listing.get(key, [])]
+            if not hits and 0 < len(listing) <= 500:  # difflib over a large directory per case is too slow
+                close = difflib.get_close_matches(wanted[0], list(listing), n=n, cutoff=0.85)
+                hits = [name for key in close for name in listing[key]]
+            out += [prefix + h for h in hits if prefix + h not in out]
+        return out[:n]
+
+
+def attach_near_misses(cases: list[Case], videos_dir: Path, samples: int) -> None:
+    """Fill ``near_misses`` of every case that found no video (for its "no video found" message)."""
+    finder = NearMisses(videos_dir)
+    for case in cases:
+        if not case.videos:
+            case.near_misses = finder.find(case.dim, case.prompt, samples)
+
+
+def no_video_at_all(videos_dir: Path, suite: Suite, cases: list[Case], samples: int) -> str | None:
+    """The usage-error text when not one case of a standard-mode run found a video; None otherwise."""
+    if not cases or any(c.videos for c in cases):
+        return None
+    try:
+        files = sorted(p.name for p in videos_dir.iterdir() if p.is_file())
+    except OSError:
+        files = []
+    near = sorted({m for c in cases for m in c.near_misses})
+    text = (f"--vbench-videos: no video in {videos_dir} matches a prompt of the suite {suite.source} "
+            f"({len(cases)} item(s)); standard mode looks up '<prompt>-<i>.mp4' (i = 0..{samples - 1}, also "
+            f".gif/.png) in the directory or its dimension subfolders")
+    if near:
+        text += "; names that almost match: " + ", ".join(repr(m) for m in near[:5])
+    elif files:
+        text += f"; it holds {len(files)} other file(s), e.g. " + ", ".join(repr(f) for f in files[:3])
+    else:
+        text += "; it is empty"
+    return text + ". Videos named freely: --vbench-mode custom"
+
+
+def select_cases(suite: Suite, cases: list[Case], videos_dir: Path, samples: int,
+                 present: bool) -> tuple[list[Case], str | None]:
+    """Standard mode: near misses for cases without videos, one error when no case has a video, and with
+    ``present`` only the cases that have videos (plus the planned-partial reason; None for the full suite)."""
+    attach_near_misses(cases, videos_dir, samples)
+    problem = no_video_at_all(videos_dir, suite, cases, samples)
+    if problem:
+        raise SuiteError(problem)
+    if not present:
+        return cases, None
+    return present_only(suite, cases)

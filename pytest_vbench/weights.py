@@ -33,6 +33,7 @@ MANIFEST = ".pytest-vbench-manifest.json"
 LOCK_FILE = "vbench-checkpoints.lock"
 LOCK_ENV = "VBENCH_CHECKPOINT_LOCK"
 UNOFFICIAL_ENV = "VBENCH_ACCEPT_UNOFFICIAL_CHECKPOINTS"
+FAKE_MARKER = "FAKE-CHECKPOINTS.json"  # fake_checkpoints.MARKER: a dry-run cache, accepted (and reported) as fake
 
 
 @dataclass(frozen=True)
@@ -427,6 +428,9 @@ def check(ckpt: Checkpoint, cache_dir: Path, *, lock: dict[str, LockEntry] | Non
               f"not the official file")
     if _accept_unofficial():
         return Status(ckpt, path, "unofficial", size, source, detail + f" (accepted: ${UNOFFICIAL_ENV} is set)")
+    if (Path(cache_dir) / FAKE_MARKER).is_file():
+        return Status(ckpt, path, "unofficial", size, source,
+                      detail + f" (accepted: a fake cache, {FAKE_MARKER} written by `pytest-vbench fake-cache`)")
     return Status(ckpt, path, "mismatch", size, source, detail)
 
 
