@@ -597,8 +597,9 @@ class ResultsPlugin:
         signals.hold()  # a second SIGTERM must not cut the reports short
         status = int(session.exitstatus)
         tracker = vb.tracker
-        # what the run was asked to run, as it stands now (shards and present-only suites reduce it early)
-        tracker.expected = [f"vbench::{case.item_name}" for case in vb.cases]
+        # what the run was asked to run, as it stands now (a shard expects its own items; a present-only suite
+        # may shrink the case list after configure)
+        tracker.expected = [f"vbench::{case.item_name}" for case in (vb.cases if vb.shard is None else vb.shard.cases)]
         if status == pytest.ExitCode.INTERRUPTED and tracker.interrupted is None:
             tracker.interrupted = signals.why_interrupted() if signals.received else "session interrupted"
         stopped = session.shouldfail or session.shouldstop

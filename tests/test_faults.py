@@ -127,22 +127,23 @@ def test_worker_killed_mid_item_marks_the_run_crashed(pytester, faults, small_su
     assert report["dimensions"]["temporal_flickering"]["prompts"]["scored"] <= 2
 
 
-@pytest.mark.parametrize("workers,fault", [("0", "hang"), ("2", "sigterm"), ("0", "sigint")])
+@pytest.mark.parametrize("workers,fault", [("0", "hang"), ("2", "hang"), ("2", "sigterm"), ("0", "sigint")])
 def test_sigterm_gives_a_partial_report_and_a_nonzero_exit(pytester, faults, small_suite, flicker_videos, tmp_path,
                                                            workers, fault):
-    if fault == "hang":  # a hung item, cancelled from outside as CI does
+    if fault == "hang":  # a hung item, cancelled from outside as CI does (SIGTERM to the whole process group)
         mark = tmp_path / "hanging"
         faults({"toilet, frozen in time-2": "hang"})
         env = {**os.environ, "VBENCH_FAULTS_MARK": str(mark)}
         cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "vbench_faults", "-p", "no:randomly",
-               *map(str, common(small_suite, flicker_videos, tmp_path))]
+               "-n", workers, *map(str, common(small_suite, flicker_videos, tmp_path))]
         proc = subprocess.Popen(cmd, cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+                                text=True, start_new_session=True)
         for _ in range(600):
             if mark.exists() or proc.poll() is not None:
                 break
             time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the other worker may still be starting its item
+        os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=120)
         assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
         assert "INCOMPLETE RUN" in out and "interrupted (SIGTERM)" in out
