@@ -343,7 +343,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(GateSurfaces(session), "vbench-ci-surfaces")
         from .progress import install as install_progress
 
-        install_progress(config, session.cases)
+        install_progress(config, session.cases, lambda: session.runtime(None))
         config.pluginmanager.register(ResultsPlugin(session, session.results), "vbench-results")
 
 

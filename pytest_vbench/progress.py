@@ -14,6 +14,7 @@ whenever pytest runs outside the rootdir. :func:`keep_vbench_ids` leaves the gen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -105,16 +106,67 @@ def video_lines(result: dict[str, Any]) -> list[str]:
 
 
 class ProgressPlugin:
-    """Controller-side hooks printing progress through the terminal reporter."""
+    """Controller-side hooks printing progress through the terminal reporter.
 
-    def __init__(self, config: pytest.Config, cases: list[Any], mode: str, interval: float):
+    Without xdist the items run in this process: each video's line (verbose) and the status line are
+    printed as the video finishes (``Runtime.on_video``), inside a long item. With xdist they are
+    printed when the item's report arrives.
+    """
+
+    def __init__(self, config: pytest.Config, cases: list[Any], mode: str, interval: float,
+                 runtime: Callable[[], Any] | None = None):
         self.config = config
+        self.runtime = runtime  # this process's Runtime (None: items never run here)
+        self.live: list[str] = []  # video lines already printed for the running item
+        self.live_seconds = 0.0
+        self.running: DimensionProgress | None = None
         workers = getattr(config.option, "numprocesses", None)
         self.progress = Progress.for_cases(cases, workers if isinstance(workers, int) and workers > 0 else 1)
         self.interval = interval
         self.verbose = config.get_verbosity() >= 1 and mode != "never"
         self.status_on = mode == "always" or (mode == "auto" and sys.stdout.isatty())
         self.last = time.monotonic()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        """Without xdist: report each video of the item as it finishes."""
+        case = getattr(item, "case", None)
+        if self.runtime is None or case is None or not (self.verbose or self.status_on):
+            return (yield)
+        runtime = self.runtime()
+        self.live, self.live_seconds = [], 0.0
+        self.running = self.progress.dims.get(case.dimension)
+        runtime.on_video = self._video_done
+        try:
+            return (yield)
+        finally:
+            runtime.on_video = None
+            self.running = None
+
+    def _video_done(self, name: str, seconds: float, failed: bool) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            return
+        line = f"    {name}  {'FAILED' if failed else f'{seconds:.2f}s'}"
+        self.live.append(line)
+        if self.running is not None:  # counted live; the item's report replaces these counts
+            self.running.videos_done += 1
+            self.running.seconds += seconds
+            self.live_seconds += seconds
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        with capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext():
+            if self.verbose:  # output capture is active inside the item: suspended for these lines
+                tr.write_line(line)
+                tr.currentfspath = None  # the item's result word re-prints its node id below the videos
+            self._maybe_status(tr, live=True)
+
+    def _maybe_status(self, tr: Any, live: bool = False) -> None:
+        now = time.monotonic()
+        if self.status_on and now - self.last >= self.interval:
+            self.last = now
+            tr.write_line(self.progress.status(now), cyan=True)
+            if live:
+                tr.currentfspath = None
 
     @pytest.hookimpl(trylast=True)  # after the terminal's own line for the item
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -125,17 +177,22 @@ class ProgressPlugin:
             if key != PROPERTY:
                 continue
             result = json.loads(value)
+            live = self.live if not hasattr(report, "node") else []  # xdist reports carry the worker node
+            d = self.progress.dims.get(result["dimension"])
+            if live and d is not None:  # undo the live counts: add() counts the item's videos once
+                d.videos_done -= len(live)
+                d.seconds -= self.live_seconds
+            self.live, self.live_seconds = [], 0.0
             self.progress.add(result)
             tr = self.config.pluginmanager.get_plugin("terminalreporter")
             if tr is None:
                 return
             if self.verbose:
+                shown = set(live)
                 for line in video_lines(result):
-                    tr.write_line(line)
-            now = time.monotonic()
-            if self.status_on and now - self.last >= self.interval:
-                self.last = now
-                tr.write_line(self.progress.status(now), cyan=True)
+                    if line not in shown:
+                        tr.write_line(line)
+            self._maybe_status(tr)
 
 
 def keep_vbench_ids(config: pytest.Config) -> None:
@@ -151,12 +208,14 @@ def keep_vbench_ids(config: pytest.Config) -> None:
     setattr(config, "cwd_relative_nodeid", cwd_relative_nodeid)  # noqa: B010 (an instance override)
 
 
-def install(config: pytest.Config, cases: list[Any]) -> None:
-    """Register the progress plugin (controller) and the node-id rule; called from plugin.pytest_configure."""
+def install(config: pytest.Config, cases: list[Any], runtime: Callable[[], Any] | None = None) -> None:
+    """Register the progress plugin (controller) and the node-id rule; called from plugin.pytest_configure.
+
+    ``runtime`` returns this process's Runtime (items run here without xdist)."""
     keep_vbench_ids(config)
     mode = config.getoption("vbench_progress") or "auto"
     try:
         interval = float(config.getini("vbench_progress_interval") or 30)
     except ValueError:
         raise pytest.UsageError("ini vbench_progress_interval must be a number of seconds") from None
-    config.pluginmanager.register(ProgressPlugin(config, cases, mode, interval), "vbench-progress")
+    config.pluginmanager.register(ProgressPlugin(config, cases, mode, interval, runtime), "vbench-progress")

@@ -120,6 +120,9 @@ def run_case(case: Case, runtime: Any) -> CaseResult:
                 raise
             except BaseException as exc:  # noqa: B036 - a bug, a model error, SystemExit: keep the other videos
                 outcome = exc
+            errors = len(result.errors)
             result.add(_outcome(video, outcome, time.perf_counter() - t0))
+            if getattr(runtime, "on_video", None) is not None:  # live progress (progress.py)
+                runtime.on_video(video.name, time.perf_counter() - t0, len(result.errors) > errors)
     result.seconds = round(time.perf_counter() - started, 6)
     return result

@@ -127,6 +127,8 @@ class Runtime:
         self.frames = FrameCache()
         self.memo: dict[str, dict] = {}  # per-process caches of dimension modules (e.g. text features)
         self._models: dict[str, Any] = {}
+        #: called after each video a ``score_video`` module scored: (file name, seconds, failed); progress.py
+        self.on_video: Callable[[str, float, bool], None] | None = None
 
     def model(self, family: str) -> Any:
         """The loaded model of ``family`` on this runtime's device (loaded once, on first use)."""

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from _pytest.junitxml import LogXML
 
 from pytest_vbench.ci_surfaces import FAILED_STAT, gate_reports
@@ -41,12 +42,14 @@ def test_gate_case_passed_and_failed_in_junit(tmp_path):
     assert failure.text.splitlines() == lines
 
 
-def test_gate_failure_is_a_failed_junit_case_and_a_red_final_line(pytester, small_suite, flicker_videos, tmp_path):
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_gate_failure_is_a_failed_junit_case_and_a_red_final_line(pytester, small_suite, flicker_videos, tmp_path,
+                                                                  xdist):
     junit = tmp_path / "junit.xml"
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--color=yes", "--vbench-videos", str(flicker_videos),
         "--vbench-full-info", str(small_suite), "--vbench-fail-under", "temporal_flickering=100",
-        f"--junitxml={junit}")
+        f"--junitxml={junit}", *xdist)
     assert result.ret == 1
     suite = ET.parse(junit).getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("4", "1")  # 3 items + the gate

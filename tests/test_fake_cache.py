@@ -89,8 +89,12 @@ def test_fake_cache_runs_all_16_dimensions_through_the_plugin(pytester, tmp_path
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--vbench-videos", str(videos), "--vbench-full-info", str(suite),
         "--vbench-samples", "1", "--vbench-cache-dir", str(cache), "--vbench-json", str(out),
-        "--vbench-markdown", str(md))
+        "--vbench-markdown", str(md), "-v", "--vbench-progress", "always", "-o", "vbench_progress_interval=0")
     result.assert_outcomes(passed=sum(len(e["dimension"]) for e in entries))
+    # without xdist a video's line (and the status line) is printed as it finishes, inside its item
+    result.stdout.fnmatch_lines(["vbench::subject_consistency[[]*[]] ", "    *-0.mp4  *s",
+                                 "vbench: */* items, */* videos, * videos/s, ETA *subject_consistency *",
+                                 "vbench::subject_consistency[[]*[]] PASSED*"])
     result.stdout.fnmatch_lines(["vbench: FAKE CHECKPOINTS in *", "*VBench summary*", "FAKE CHECKPOINTS: *meaningless*"])
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["identity"]["fake_checkpoints"] is True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import types
 from pathlib import Path
 
-from pytest_vbench.progress import Progress, video_lines
+from pytest_vbench.progress import Progress, ProgressPlugin, video_lines
 from pytest_vbench.suite import Case, VideoRef
 
 
@@ -36,3 +38,37 @@ def test_status_counts_rate_and_eta_per_dimension():
 def test_one_line_per_video_with_seconds():
     assert video_lines(_result("scene", "p", [0.5, 1.25], failed=1)) == [
         "    p-0.mp4  0.50s", "    p-1.mp4  1.25s", "    p-x0.mp4  FAILED"]
+
+
+class _Terminal:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.currentfspath = "x"
+
+    def write_line(self, line, **markup):
+        self.lines.append(line)
+
+
+def test_live_video_lines_are_counted_once_and_printed_once():
+    tr = _Terminal()
+    runtime = types.SimpleNamespace(on_video=None)
+    plugins = {"terminalreporter": tr}
+    config = types.SimpleNamespace(option=types.SimpleNamespace(), get_verbosity=lambda *a: 1,
+                                   pluginmanager=types.SimpleNamespace(get_plugin=plugins.get))
+    plugin = ProgressPlugin(config, [_case("scene", "p", 2)], "always", 0.0, lambda: runtime)
+    item = types.SimpleNamespace(case=_case("scene", "p", 2))
+    call = plugin.pytest_runtest_call(item)
+    next(call)  # the item starts: the runtime reports its videos live
+    runtime.on_video("p-0.mp4", 0.5, False)
+    runtime.on_video("p-1.mp4", 1.25, False)
+    try:
+        call.send(None)
+    except StopIteration:
+        pass
+    assert runtime.on_video is None and tr.currentfspath is None  # the node id is printed again with PASSED
+    result = _result("scene", "p", [0.5, 1.25])
+    report = types.SimpleNamespace(when="call", user_properties=[("vbench", json.dumps(result))])
+    plugin.pytest_runtest_logreport(report)
+    assert [line for line in tr.lines if line.startswith("    ")] == ["    p-0.mp4  0.50s", "    p-1.mp4  1.25s"]
+    assert tr.lines[-1].startswith("vbench: 1/1 items, 2/2 videos")
+    assert plugin.progress.dims["scene"].seconds == 1.75
