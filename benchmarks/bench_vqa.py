@@ -1,8 +1,10 @@
-"""Seconds per video and peak memory (RSS) of vqa_score on CPU with the seeded tiny Qwen2.5-VL.
+"""Seconds per video and peak memory (RSS) of vqa_score on CPU with a seeded tiny backend.
 
-Writes the tiny snapshot (``pytest_vbench.models.vqa.tiny``) into a temporary cache, then scores the
-committed parity videos (``tests/parity/videos/vqa_score``: 64x48 to 80x48 clips upscaled to ~110k
-pixels a frame as qwen-vl-utils does, 8-16 frames) in this process. Prints the time to write and load
+Writes the tiny snapshot of ``--backend`` (``pytest_vbench.models.vqa.tiny``: ``qwen`` Qwen2.5-VL,
+``llava-ov`` LLaVA-OneVision, ``internvl`` InternVL3) into a temporary cache, then scores the committed parity videos
+(``tests/parity/videos/vqa_score``: for Qwen, 64x48 to 80x48 clips upscaled to ~110k pixels a frame as
+qwen-vl-utils does, 8-16 frames; LLaVA-OneVision 16 frames at 384x384; InternVL3 16 tiles of 448x448) in this process. Run one
+backend per process: the peak RSS is the process's. Prints the time to write and load
 the snapshot, seconds per video (frames + model), and the peak RSS. These are the tiny configs' costs:
 they say what the fast tests cost, not what a real 7B model costs (see docs/dimensions/vqa_score.md).
 
@@ -22,11 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+#: --backend -> (tiny writer in pytest_vbench.models.vqa.tiny, label)
+WRITERS = {"qwen": ("write_qwen2_5_vl", "Qwen2.5-VL"), "llava-ov": ("write_llava_onevision", "LLaVA-OneVision"),
+           "internvl": ("write_internvl3", "InternVL3")}
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="score the videos this many times")
+    ap.add_argument("--backend", choices=sorted(WRITERS), default="qwen")
     args = ap.parse_args()
     import torch
 
@@ -37,7 +44,8 @@ def main() -> None:
     videos = sorted((ROOT / "tests" / "parity" / "videos" / "vqa_score").glob("*.mp4"))
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
-        tiny.write_qwen2_5_vl(vqa.snapshot_dir(Path(cache), "tiny"))
+        writer, label = WRITERS[args.backend]
+        getattr(tiny, writer)(vqa.snapshot_dir(Path(cache), "tiny"))
         t1 = time.perf_counter()
 
         class Rt:
@@ -56,7 +64,7 @@ def main() -> None:
                 model_s += time.perf_counter() - b
     n = len(videos) * args.repeat
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"tiny Qwen2.5-VL, CPU, {args.threads} thread(s), {n} videos")
+    print(f"tiny {label}, CPU, {args.threads} thread(s), {n} videos")
     print(f"write snapshot     {t1 - t0:7.2f} s")
     print(f"load snapshot      {t2 - t1:7.2f} s")
     print(f"frames per video   {frames_s / n:7.3f} s")

@@ -22,7 +22,9 @@ REFERENCES = sorted(PARITY.glob("*.json"))
 #: references that are not one dimension's outputs, and the dimension whose test reads them
 SHARED = {"static_filter": "temporal_flickering", "grit_official_layout": "object_class",
           "tag2text_beam": "scene", "tag2text_official_layout": "scene",
-          "vqa_score_qwen2_5_vl": "vqa_score", "vqa_score_qwen2_5_vl_fps2": "vqa_score"}
+          "vqa_score_qwen2_5_vl": "vqa_score", "vqa_score_qwen2_5_vl_fps2": "vqa_score",
+          "vqa_score_llava_onevision": "vqa_score", "vqa_score_llava_onevision_f12": "vqa_score",
+          "vqa_score_internvl3": "vqa_score", "vqa_score_internvl3_f12": "vqa_score"}
 TEST_SOURCES = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py")}
 
 

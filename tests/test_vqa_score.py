@@ -32,6 +32,27 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def tensor_digest(path: Path) -> str:
+    """sha256 over the names, dtypes, shapes and bytes of a safetensors file's tensors (not its header layout)."""
+    from safetensors import safe_open
+
+    h = hashlib.sha256()
+    with safe_open(str(path), "pt") as f:
+        for name in sorted(f.keys()):
+            t = f.get_tensor(name).contiguous()
+            h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+            h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def check_snapshot(folder: Path, ref: dict) -> None:
+    """The snapshot files are the reference's: byte digests, except the weights, compared by tensor content
+    (names, dtypes, shapes, bytes), so that another safetensors release's header layout does not matter."""
+    got = {p.name: sha(p) for p in folder.iterdir() if p.name != "model.safetensors"}
+    assert got == {k: v for k, v in ref["snapshot"].items() if k != "model.safetensors"}
+    assert tensor_digest(folder / "model.safetensors") == ref["snapshot_tensors"]["model.safetensors"]
+
+
 def reference(name: str) -> dict:
     return json.loads((PARITY / name).read_text(encoding="utf-8"))
 
@@ -56,8 +77,7 @@ def scorer(vqa_cache):
 
 def test_the_tiny_snapshot_and_videos_are_the_ones_the_reference_was_made_with(vqa_cache):
     ref = reference("vqa_score_qwen2_5_vl.json")
-    folder = vqa.snapshot_dir(vqa_cache, TINY)
-    assert {p.name: sha(p) for p in folder.iterdir()} == ref["snapshot"]
+    check_snapshot(vqa.snapshot_dir(vqa_cache, TINY), ref)
     assert {p.name: sha(p) for p in VIDEOS.iterdir()} == ref["videos"]
 
 
@@ -130,11 +150,45 @@ def test_score_moves_with_the_prompt(scorer):
     assert 0 < a < 1 and 0 < b < 1 and abs(a - b) > 1e-4
 
 
+def test_batched_scores_equal_one_at_a_time(scorer):
+    """Batching (used on accelerators) gives one-at-a-time values within the parity bar (checked on CPU).
+
+    The two red-car clips share a shape (one batch of 2, with M-RoPE positions per row); the others go alone."""
+    frames = [scorer.frames(p) for p in sorted(VIDEOS.iterdir())]
+    assert len({tuple(f.shape) for f in frames}) == 3
+    one = [scorer.score(f, "a red car driving on a road") for f in frames]
+    many = scorer.score_many(frames, "a red car driving on a road", batch=True)
+    assert many == pytest.approx(one, abs=bar("vqa_score"), rel=0) and len(set(many)) == len(many)
+
+
+def test_score_case_fails_only_the_videos_a_model_error_hits(scorer, monkeypatch):
+    from types import SimpleNamespace
+
+    from pytest_vbench.dimensions import vqa_score as dim
+    from pytest_vbench.video import VideoError
+
+    videos = [SimpleNamespace(path=VIDEOS / "a red car driving on a road-0.mp4"),
+              SimpleNamespace(path=VIDEOS / "missing.mp4")]
+    runtime = SimpleNamespace(model=lambda family: scorer, decoded=lambda path, decoder, load, **kw: load())
+    out = dim.score_case(videos, SimpleNamespace(prompt="a red car"), runtime)
+    assert isinstance(out[1], VideoError) and "missing.mp4" in str(out[1]) and 0 < out[0].sum < 1
+
+    def boom(frames, prompt):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(scorer, "score_many", boom)
+    out = dim.score_case(videos, SimpleNamespace(prompt="a red car"), runtime)
+    assert isinstance(out[0], RuntimeError) and "out of memory" in str(out[0]) and "road-0.mp4" in str(out[0])
+    assert isinstance(out[1], VideoError)
+
+
 # ------------------------------------------------------------------------------------- options
 def test_options_parse_and_refuse_bad_values():
     o = vqa.VQAOptions.parse()
-    assert (o.model, o.question, o.answer, o.fps, o.frames) == ("qwen2.5-vl-7b", vqa.DEFAULT_QUESTION, "Yes", 8.0, None)
-    assert vqa.VQAOptions.parse(frames="12").fps is None
+    assert (o.model, o.question, o.answer, o.fps, o.frames) == ("qwen2.5-vl-7b", None, None, None, None)
+    r = o.resolved(qwen.DEFAULTS)  # unset fields: the backend's t2v_metrics defaults
+    assert (r.question, r.answer, r.fps, r.frames) == (vqa.DEFAULT_QUESTION, "Yes", 8.0, None)
+    assert vqa.VQAOptions.parse(frames="12").resolved(qwen.DEFAULTS).fps is None
     for kwargs, msg in (({"question": "no placeholder"}, "must contain"), ({"fps": "2", "frames": "8"}, "not both"),
                         ({"frames": "1"}, "at least 2"), ({"fps": "0"}, "positive"), ({"model": "../x"}, "folder")):
         with pytest.raises(ValueError, match=msg):

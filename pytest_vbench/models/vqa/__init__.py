@@ -1,11 +1,12 @@
 """VQAScore models: which video-language models score ``vqa_score``, their options and their loading.
 
 A model lives in the cache as a Hugging Face snapshot folder ``<cache>/vqa_model/<name>/``
-(``config.json``, weights in safetensors, tokenizer files, ``preprocessor_config.json``,
-``chat_template.json``, ``generation_config.json``) and is loaded with ``local_files_only``: nothing
-is fetched at run time. ``<name>`` is t2v_metrics' model name (``qwen2.5-vl-7b``); any other folder
-name works too (its ``config.json`` says which backend reads it). Importing this module does not
-import torch (the plugin reads the options through it).
+(``config.json``, weights in safetensors, tokenizer files; for Qwen2.5-VL also
+``preprocessor_config.json``, ``chat_template.json``, ``generation_config.json``) and is loaded with
+``local_files_only``: nothing is fetched at run time. ``<name>`` is t2v_metrics' model name
+(``qwen2.5-vl-7b``, ``llava-onevision-qwen2-7b-ov``, ``internvl3-8b``); any other folder name works
+too (its ``config.json`` ``model_type`` says which backend reads it: :data:`BACKENDS`). Importing this
+module (and running :func:`preflight`) does not import torch (the plugin reads the options through it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-#: t2v_metrics 3.0's defaults for Qwen2.5-VL (``qwen2vl_model.py``)
+#: t2v_metrics 3.0's defaults for Qwen2.5-VL (``qwen2vl_model.py``), the default backend; each backend
+#: module has its own ``DEFAULTS`` (LLaVA-OneVision: another question, 16 frames)
 DEFAULT_QUESTION = 'Does this image show "{}"?'
 DEFAULT_ANSWER = "Yes"
 DEFAULT_FPS = 8.0
@@ -42,42 +44,64 @@ MODELS: dict[str, VQAModel] = {m.name: m for m in (
     VQAModel("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct", "qwen2_5_vl", 8.29, True),
     VQAModel("qwen2.5-vl-32b", "Qwen/Qwen2.5-VL-32B-Instruct", "qwen2_5_vl", 33.5, True),
     VQAModel("qwen2.5-vl-72b", "Qwen/Qwen2.5-VL-72B-Instruct", "qwen2_5_vl", 73.4, True),
+    # t2v_metrics reads lmms-lab's checkpoints with LLaVA-NeXT's code; we read the llava-hf conversions
+    VQAModel("llava-onevision-qwen2-7b-ov", "llava-hf/llava-onevision-qwen2-7b-ov-hf", "llava_onevision", 8.03, True),
+    VQAModel("llava-onevision-qwen2-7b-si", "llava-hf/llava-onevision-qwen2-7b-si-hf", "llava_onevision", 8.03, True),
+    VQAModel("llava-onevision-qwen2-0.5b-ov", "llava-hf/llava-onevision-qwen2-0.5b-ov-hf", "llava_onevision", 0.89,
+             True),
+    # t2v_metrics reads OpenGVLab's checkpoints with their remote code; we read the -hf conversions. Parity is
+    # against t2v_metrics' forward with InternVL's GitHub chat code standing in for the remote code
+    VQAModel("internvl3-8b", "OpenGVLab/InternVL3-8B-hf", "internvl", 7.94, True),
+    VQAModel("internvl3-14b", "OpenGVLab/InternVL3-14B-hf", "internvl", 15.1, True),
+    VQAModel("internvl3-78b", "OpenGVLab/InternVL3-78B-hf", "internvl", 78.4, True),
 )}
 
 #: config.json model_type -> backend module (relative to this package)
-BACKENDS = {"qwen2_5_vl": "qwen"}
+BACKENDS = {"qwen2_5_vl": "qwen", "llava_onevision": "llava_ov", "internvl": "internvl"}
 
 
 @dataclass(frozen=True)
 class VQAOptions:
-    """What ``vqa_score`` asks: which model, the question/answer templates, frame sampling."""
+    """What ``vqa_score`` asks: which model, the question/answer templates, frame sampling.
+
+    ``None`` means "the backend's t2v_metrics default" (:meth:`resolved`): the templates and the
+    frame sampling differ between backends (Qwen2.5-VL 8 fps, LLaVA-OneVision 16 frames).
+    """
 
     model: str = DEFAULT_MODEL
-    question: str = DEFAULT_QUESTION
-    answer: str = DEFAULT_ANSWER
-    fps: float | None = DEFAULT_FPS
+    question: str | None = None
+    answer: str | None = None
+    fps: float | None = None
     frames: int | None = None  # a frame count instead of fps
 
     def to_json(self) -> dict:
         """Plain JSON form (travels to xdist workers through the runtime options)."""
         return asdict(self)
 
+    def resolved(self, defaults: dict) -> VQAOptions:
+        """The options with each unset field taken from a backend's ``DEFAULTS``."""
+        fps, frames = self.fps, self.frames
+        if fps is None and frames is None:
+            fps, frames = defaults["fps"], defaults["frames"]
+        return VQAOptions(self.model, self.question or defaults["question"], self.answer or defaults["answer"],
+                          fps, frames)
+
     @classmethod
     def parse(cls, model: str | None = None, question: str | None = None, answer: str | None = None,
               fps: str | float | None = None, frames: str | int | None = None) -> VQAOptions:
         """Validated options from option/ini text; raises ValueError with the reason."""
-        q = question or DEFAULT_QUESTION
-        if q.count("{}") != 1:
+        q = question or None
+        if q is not None and q.count("{}") != 1:
             raise ValueError(f"the VQA question template must contain {{}} once (where the prompt goes), got {q!r}")
-        a = answer or DEFAULT_ANSWER
-        if "{}" in a and a.count("{}") != 1:
+        a = answer or None
+        if a is not None and "{}" in a and a.count("{}") != 1:
             raise ValueError(f"the VQA answer template may contain {{}} at most once, got {a!r}")
         n = None
         if frames not in (None, ""):
             n = int(frames)
             if n < 2:
                 raise ValueError(f"the VQA frame count must be at least 2, got {frames!r}")
-        f: float | None = None if n is not None else DEFAULT_FPS
+        f: float | None = None
         if fps not in (None, ""):
             if n is not None:
                 raise ValueError("give either a VQA frame rate or a frame count, not both")
@@ -103,13 +127,36 @@ def download_hint(name: str, cache_dir: Path) -> str:
     return f"huggingface-cli download {repo} --local-dir {snapshot_dir(cache_dir, name)}"
 
 
-_NEEDED = ("config.json", "generation_config.json", "preprocessor_config.json", "chat_template.json",
-           "tokenizer_config.json", "tokenizer.json")
+#: files every snapshot needs, and those a backend reads besides (Qwen: its processor settings, chat
+#: template and the repetition penalty of generation_config.json; LLaVA-OneVision and InternVL3 build
+#: their inputs the t2v_metrics way and need only the tokenizer and the weights)
+_NEEDED = ("config.json", "tokenizer_config.json", "tokenizer.json")
+_NEEDED_BY_BACKEND = {"qwen2_5_vl": ("generation_config.json", "preprocessor_config.json", "chat_template.json")}
+
+#: backends that sample a fixed number of frames (t2v_metrics' num_frames) and take no frame rate
+_FRAME_COUNT_ONLY = {"llava_onevision": "LLaVA-OneVision", "internvl": "InternVL3"}
+
+
+def frame_option_problem(kind: str, fps: float | None) -> str | None:
+    """Why a frame rate does not fit backend ``kind`` (None when it does); torch-free, for preflight."""
+    if fps is not None and kind in _FRAME_COUNT_ONLY:
+        return (f"{_FRAME_COUNT_ONLY[kind]} samples a fixed number of frames (t2v_metrics' num_frames, default 16): "
+                f"set vbench_vqa_frames instead of vbench_vqa_fps")
+    return None
+
+
+def _model_type(folder: Path) -> str | None:
+    try:
+        kind = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None
 
 
 def missing_files(folder: Path) -> list[str]:
     """Files of a snapshot that are absent (weights: the single file or every shard of the index)."""
-    missing = [n for n in _NEEDED if not (folder / n).is_file()]
+    needed = _NEEDED + _NEEDED_BY_BACKEND.get(_model_type(folder) or "", ())
+    missing = [n for n in needed if not (folder / n).is_file()]
     index = folder / "model.safetensors.index.json"
     if index.is_file():
         try:
@@ -137,20 +184,29 @@ def preflight(options: VQAOptions, cache_dir: Path) -> str | None:
             if kind not in BACKENDS:
                 return (f"vbench: vqa_score: {folder} holds a {kind!r} model; this version scores "
                         f"{', '.join(BACKENDS)} (models: {', '.join(MODELS)})")
-            return None
+            reason = frame_option_problem(kind, options.fps)
+            return f"vbench: vqa_score: model {options.model!r}: {reason}" if reason else None
         problem = f"{folder} lacks {', '.join(missing)}"
     return (f"vbench: vqa_score needs the model {options.model!r} in the cache: {problem}.\n"
             f"Fetch it with:  {download_hint(options.model, cache_dir)}\n"
             f"(or choose another with --vbench-vqa-model / ini vbench_vqa_model; known: {', '.join(MODELS)})")
 
 
-class VQAScorer:
-    """A loaded backend plus the options it scores with."""
+def backend_module(kind: str):
+    """The module implementing the backend of ``config.json`` ``model_type`` ``kind`` (imports torch)."""
+    import importlib
 
-    def __init__(self, backend, options: VQAOptions, folder: Path):
+    return importlib.import_module(f"{__name__}.{BACKENDS[kind]}")
+
+
+class VQAScorer:
+    """A loaded backend plus the options it scores with (unset ones resolved to the backend's defaults)."""
+
+    def __init__(self, backend, options: VQAOptions, folder: Path, kind: str = "qwen2_5_vl"):
         self.backend = backend
-        self.options = options
+        self.options = options.resolved(backend.defaults)
         self.folder = folder
+        self.kind = kind
 
     def frames(self, path: Path):
         """The frames the backend sees for ``path`` (decoded and sampled as t2v_metrics does)."""
@@ -165,14 +221,42 @@ class VQAScorer:
 
     def score(self, frames, prompt: str) -> float:
         """P(answer) for one video's frames and one prompt."""
-        return self.backend.p_answer(frames, self.options.question.format(prompt),
-                                     self.options.answer.format(prompt))
+        question, answer = self.options.question or "{}", self.options.answer or "{}"  # resolved: never None
+        return self.backend.p_answer(frames, question.format(prompt), answer.format(prompt))
+
+    @property
+    def batches(self) -> bool:
+        """Whether :meth:`score_many` batches: on accelerators only (CPU scores one video at a time, as t2v_metrics)."""
+        return not str(self.backend.device).startswith("cpu")
+
+    def score_many(self, frames: list, prompt: str, batch: bool | None = None) -> list[float]:
+        """P(answer) for several videos of one prompt, in input order.
+
+        With ``batch`` (default: :attr:`batches`), videos whose frames have the same shape go through
+        the model together, at most :attr:`max_batch` at a time; otherwise one at a time.
+        """
+        if not (self.batches if batch is None else batch):
+            return [self.score(f, prompt) for f in frames]
+        question, answer = self.options.question or "{}", self.options.answer or "{}"
+        groups: dict[tuple, list[int]] = {}
+        for i, f in enumerate(frames):
+            groups.setdefault(tuple(f.shape), []).append(i)
+        out: list[float] = [0.0] * len(frames)
+        for idx in groups.values():
+            for start in range(0, len(idx), self.max_batch):
+                chunk = idx[start:start + self.max_batch]
+                probs = self.backend.p_answer_batch([frames[i] for i in chunk], question.format(prompt),
+                                                    answer.format(prompt))
+                for i, p in zip(chunk, probs):
+                    out[i] = p
+        return out
+
+    #: videos per forward pass when batching (a standard-mode prompt has 5)
+    max_batch = 8
 
 
 def load(runtime) -> VQAScorer:
     """Load the model named in ``runtime.options["vqa"]`` from the cache onto ``runtime.device``."""
-    import importlib
-
     import torch
 
     options = VQAOptions(**runtime.options.get("vqa", {}))
@@ -181,6 +265,6 @@ def load(runtime) -> VQAScorer:
     if problem:
         raise FileNotFoundError(problem)
     kind = json.loads((folder / "config.json").read_text(encoding="utf-8"))["model_type"]
-    module = importlib.import_module(f"{__name__}.{BACKENDS[kind]}")
+    module = backend_module(kind)
     dtype = torch.float32 if str(runtime.device).startswith("cpu") else torch.bfloat16
-    return VQAScorer(module.load(folder, runtime.device, dtype), options, folder)
+    return VQAScorer(module.load(folder, runtime.device, dtype), options, folder, kind)

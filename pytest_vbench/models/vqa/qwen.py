@@ -39,6 +39,14 @@ TOTAL_PIXELS = 128000 * 28 * 28 * 0.9  # qwen-vl-utils' MODEL_SEQ_LEN default
 T2V_MAX_PIXELS = 360 * 420  # t2v_metrics' per-video max_pixels
 PROCESSOR_FPS = 2.0  # the processor's default fps (t2v_metrics 3.0 does not pass the sampled one)
 
+#: t2v_metrics' defaults for this backend (``Qwen2VLModel.forward``); a frame count replaces the rate
+DEFAULTS: dict[str, Any] = {"question": 'Does this image show "{}"?', "answer": "Yes", "fps": 8.0, "frames": None}
+
+
+def check_options(fps: float | None, frames: int | None) -> str | None:
+    """Qwen2.5-VL takes a rate or a frame count: every combination the options allow fits."""
+    return None
+
 
 def _round(x: float, f: int) -> int:
     return round(x / f) * f
@@ -122,6 +130,8 @@ def patchify(frames: torch.Tensor, mean, std, patch: int = 14, temporal: int = 2
 class QwenVQA:
     """A loaded Qwen2.5-VL snapshot that scores (video, prompt) pairs."""
 
+    defaults = DEFAULTS
+
     model: Any
     tokenizer: Any
     chat_template: str
@@ -187,19 +197,30 @@ class QwenVQA:
 
     def p_answer(self, frames: torch.Tensor, question: str, answer: str) -> float:
         """P(first generated token == first token of ``answer``) for one video."""
+        return self.p_answer_batch([frames], question, answer)[0]
+
+    def p_answer_batch(self, frames: list[torch.Tensor], question: str, answer: str) -> list[float]:
+        """:meth:`p_answer` for several videos of one prompt with the same frame count and size, in one pass."""
         from .answer import answer_probability
 
-        inputs = self.inputs(frames, question)
-        t, h, w = (int(v) for v in inputs["video_grid_thw"][0])
-        grid = (t, h, w)
-        position_ids = self.positions(inputs["input_ids"], grid, float(inputs["second_per_grid_ts"][0]))
+        if len({tuple(f.shape) for f in frames}) != 1:
+            raise ValueError("a batch needs videos with the same frame count and size")
+        each = [self.inputs(f, question) for f in frames]
+        first = each[0]
+        t, h, w = (int(v) for v in first["video_grid_thw"][0])
+        positions = self.positions(first["input_ids"], (t, h, w), float(first["second_per_grid_ts"][0]))
+        n = len(frames)
+        input_ids = first["input_ids"].expand(n, -1)
         answer_id = self.tokenizer.encode(answer)[0]
-        with torch.inference_mode():
-            out = self.model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                             position_ids=position_ids, pixel_values_videos=inputs["pixel_values_videos"],
-                             video_grid_thw=inputs["video_grid_thw"], mm_token_type_ids=inputs["mm_token_type_ids"],
-                             use_cache=False, logits_to_keep=1)
-        return answer_probability(out.logits[:, -1], inputs["input_ids"], answer_id, self.model.generation_config)
+        with torch.inference_mode():  # the patches of video i fill the video tokens of row i, in order
+            out = self.model(input_ids=input_ids, attention_mask=first["attention_mask"].expand(n, -1),
+                             position_ids=positions.expand(-1, n, -1),
+                             pixel_values_videos=torch.cat([e["pixel_values_videos"] for e in each]),
+                             video_grid_thw=torch.cat([e["video_grid_thw"] for e in each]),
+                             mm_token_type_ids=first["mm_token_type_ids"].expand(n, -1), use_cache=False,
+                             logits_to_keep=1)
+        return [answer_probability(out.logits[i:i + 1, -1], input_ids[i:i + 1], answer_id, self.model.generation_config)
+                for i in range(n)]
 
 
 def load(folder: Path, device: str, dtype) -> QwenVQA:
@@ -221,4 +242,4 @@ def load(folder: Path, device: str, dtype) -> QwenVQA:
                    int(pre.get("merge_size", 2)), device)
 
 
-__all__ = ["QwenVQA", "frame_count", "load", "patchify", "sample_frames", "smart_resize"]
+__all__ = ["DEFAULTS", "QwenVQA", "check_options", "frame_count", "load", "patchify", "sample_frames", "smart_resize"]

@@ -7,6 +7,12 @@ parameter names, ``tokenizer.json`` / ``vocab.json`` / ``merges.txt`` / ``tokeni
 that t2v_metrics (transformers 4.49) reads the same files for the parity references. Only the
 shapes are tiny and the weights random. The tokenizer is a byte-level BPE built offline with the
 model's special tokens (at the end of the vocabulary, in the real order) and its real chat template.
+
+Writers: :func:`write_qwen2_5_vl` (Qwen2.5-VL; t2v_metrics reads it as it is),
+:func:`write_llava_onevision` (llava-hf layout; ``tools/t2v_metrics_vqa_reference.py`` turns it into the
+lmms-lab layout t2v_metrics reads) and :func:`write_internvl3` (``-hf`` layout; the tool turns it into
+OpenGVLab's). The LLaVA-OneVision and InternVL3 chat templates are not the real ones: those backends
+build their prompts as t2v_metrics does and never read the template.
 """
 
 from __future__ import annotations
@@ -62,8 +68,12 @@ def _byte_level_vocab(words=_WORDS) -> tuple[dict[str, int], list[tuple[str, str
     return vocab, merges
 
 
-def write_qwen_tokenizer(folder: Path) -> int:
-    """Write a Qwen2-style byte-level BPE tokenizer to ``folder``; returns the vocabulary size used."""
+def write_qwen_tokenizer(folder: Path, extra_special: tuple[str, ...] = (), chat_template: str = QWEN_VL_CHAT_TEMPLATE) -> int:
+    """Write a Qwen2-style byte-level BPE tokenizer to ``folder``; returns the vocabulary size used.
+
+    ``extra_special`` are added after Qwen's own special tokens (LLaVA-OneVision's ``<image>``, ``<video>``).
+    """
+    special = QWEN_SPECIAL + tuple(extra_special)
     from tokenizers import (
         AddedToken,
         Regex,
@@ -84,7 +94,7 @@ def write_qwen_tokenizer(folder: Path) -> int:
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in QWEN_SPECIAL])
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in special])
     folder.mkdir(parents=True, exist_ok=True)
     tok.save(str(folder / "tokenizer.json"))
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
@@ -92,19 +102,19 @@ def write_qwen_tokenizer(folder: Path) -> int:
                                        encoding="utf-8")
     first = len(vocab)
     added = {str(first + i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
-                              "single_word": False, "special": True} for i, t in enumerate(QWEN_SPECIAL)}
+                              "single_word": False, "special": True} for i, t in enumerate(special)}
     config = {
         "add_bos_token": False, "add_prefix_space": False, "added_tokens_decoder": added,
-        "additional_special_tokens": list(QWEN_SPECIAL[1:]), "bos_token": None,
-        "chat_template": QWEN_VL_CHAT_TEMPLATE, "clean_up_tokenization_spaces": False,
+        "additional_special_tokens": list(special[1:]), "bos_token": None,
+        "chat_template": chat_template, "clean_up_tokenization_spaces": False,
         "eos_token": "<|im_end|>", "errors": "replace", "model_max_length": 131072,
         "pad_token": "<|endoftext|>", "split_special_tokens": False, "tokenizer_class": "Qwen2Tokenizer",
         "unk_token": None,
     }
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    (folder / "chat_template.json").write_text(json.dumps({"chat_template": QWEN_VL_CHAT_TEMPLATE}, indent=2),
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": chat_template}, indent=2),
                                                encoding="utf-8")
-    return first + len(QWEN_SPECIAL)
+    return first + len(special)
 
 
 def _qwen_config(vocab_size: int, first_special: int) -> dict:
@@ -156,6 +166,21 @@ def _legacy_qwen_name(name: str) -> str:
     return name
 
 
+def _set_answer_rows(state: dict, h, yes_logit: float) -> None:
+    """Point the "Yes" and "No" output rows along ``h`` (logits ``yes_logit`` and ``yes_logit - 1`` there).
+
+    ``h`` comes from a float64 forward pass and is rounded to float32 only here: float32 results of
+    that pass can differ in the last bits between CPUs and thread counts, float64 ones round to the
+    same float32 values, so the snapshot (and its digest in the parity references) is reproducible.
+    """
+    import torch
+
+    vocab = _byte_level_vocab()[0]
+    h = h.to(torch.float64)
+    state["lm_head.weight"][vocab["Yes"]] = (yes_logit * h / h.dot(h)).to(torch.float32)
+    state["lm_head.weight"][vocab["No"]] = ((yes_logit - 1.0) * h / h.dot(h)).to(torch.float32)
+
+
 def write_qwen2_5_vl(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 16.0) -> Path:
     """A tiny seeded Qwen2.5-VL snapshot in ``folder``.
 
@@ -202,12 +227,219 @@ def write_qwen2_5_vl(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit:
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     prompt = torch.tensor([tok.encode("<|im_start|>assistant\n").ids])
     with torch.no_grad():
-        h = model.model.language_model(input_ids=prompt).last_hidden_state[0, -1]
-    vocab = _byte_level_vocab()[0]
-    state["lm_head.weight"][vocab["Yes"]] = yes_logit * h / h.dot(h)
-    state["lm_head.weight"][vocab["No"]] = (yes_logit - 1.0) * h / h.dot(h)
+        h = model.double().model.language_model(input_ids=prompt).last_hidden_state[0, -1]
+    _set_answer_rows(state, h, yes_logit)
     save_file({_legacy_qwen_name(k): v for k, v in state.items()}, str(folder / "model.safetensors"),
               metadata={"format": "pt"})
+    return folder
+
+
+#: LLaVA-OneVision's extra special tokens (llava-hf snapshots: right after Qwen's, ids 151646 and 151647)
+LLAVA_OV_SPECIAL = ("<image>", "<video>")
+
+#: a chat template for the tiny LLaVA-OneVision snapshot: LLaVA-NeXT's ``qwen_1_5`` conversation, which is
+#: what t2v_metrics formats with. The backend does not read it (see :mod:`.llava_ov`); it is there so that the
+#: snapshot has every file a hub snapshot has.
+LLAVA_OV_CHAT_TEMPLATE = (
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% for message in messages %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for content in message['content'] %}{% if content['type'] == 'video' %}<video>\n"
+    "{% elif content['type'] == 'image' %}<image>\n{% elif content['type'] == 'text' %}{{ content['text'] }}"
+    "{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% endif %}"
+)
+
+
+def _seeded_state(model, seed: int, scale: float) -> dict:
+    """Seeded random weights for every tensor of ``model`` (norm weights about 1, the rest ~ N(0, (4 scale)^2 / fan_in))."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if tensor.ndim == 1 and (("norm" in name and name.endswith("weight")) or "lambda_" in name):
+            value = 1.0 + 0.1 * torch.randn(tensor.shape, generator=gen)
+        elif tensor.ndim == 1:
+            value = 0.02 * torch.randn(tensor.shape, generator=gen)
+        else:
+            fan_in = max(1, tensor.numel() // tensor.shape[0])
+            value = scale * torch.randn(tensor.shape, generator=gen) / fan_in ** 0.5 * 4
+        state[name] = value.to(torch.float32).contiguous()
+    return state
+
+
+def _llava_ov_config(vocab_size: int, ids: dict) -> dict:
+    return {
+        "architectures": ["LlavaOnevisionForConditionalGeneration"],
+        "model_type": "llava_onevision",
+        "image_token_index": ids["<image>"],
+        "video_token_index": ids["<video>"],
+        "projector_hidden_act": "gelu",
+        "multimodal_projector_bias": True,
+        "vision_feature_layer": -1,
+        "vision_feature_select_strategy": "full",
+        "vision_aspect_ratio": "anyres_max_9",
+        "image_grid_pinpoints": [[384, 384], [384, 768], [768, 384], [768, 768]],
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "text_config": {
+            "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu",
+            "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+            "sliding_window": 32768, "use_sliding_window": False, "max_window_layers": 2, "attention_dropout": 0.0,
+            "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"], "tie_word_embeddings": False,
+            "vocab_size": vocab_size, "torch_dtype": "float32",
+        },
+        # SigLIP so400m's image and patch size (LLaVA-NeXT's tower insists on 27 x 27 = 729 patches); tiny widths
+        "vision_config": {
+            "model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "image_size": 384, "patch_size": 14, "num_channels": 3,
+            "hidden_act": "gelu_pytorch_tanh", "layer_norm_eps": 1e-06, "vision_use_head": False,
+        },
+    }
+
+
+def _legacy_llava_ov_name(name: str) -> str:
+    """transformers 5 module names -> the llava-hf hub files' names (``language_model.model.*`` ...)."""
+    if name.startswith("model.language_model."):
+        return "language_model.model." + name[len("model.language_model."):]
+    if name == "lm_head.weight":
+        return "language_model.lm_head.weight"
+    if name.startswith("model.vision_tower."):
+        return "vision_tower.vision_model." + name[len("model.vision_tower."):]
+    if name.startswith("model."):
+        return name[len("model."):]
+    return name
+
+
+def write_llava_onevision(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 16.0) -> Path:
+    """A tiny seeded LLaVA-OneVision snapshot in ``folder``, in the llava-hf layout.
+
+    Text model: Qwen2 (hidden 64, 2 layers); vision: SigLIP at 384 px, patch 14, 2 layers 32 wide;
+    the 2-layer GELU projector and ``image_newline``. The tokenizer is :func:`write_qwen_tokenizer`'s
+    plus ``<image>`` and ``<video>``, and the vocabulary is exactly the tokenizer's size (LLaVA-NeXT's
+    loader resizes the embeddings to ``len(tokenizer)``, so both sides then score over the same rows).
+    The "Yes"/"No" output rows are set as in :func:`write_qwen2_5_vl`.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from tokenizers import Tokenizer
+    from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+
+    folder = Path(folder)
+    n_vocab = write_qwen_tokenizer(folder, LLAVA_OV_SPECIAL, LLAVA_OV_CHAT_TEMPLATE)
+    special = QWEN_SPECIAL + LLAVA_OV_SPECIAL
+    ids = {t: n_vocab - len(special) + i for i, t in enumerate(special)}
+    config = _llava_ov_config(n_vocab, ids)
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    generation = {"bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+                  "pad_token_id": ids["<|endoftext|>"]}
+    (folder / "generation_config.json").write_text(json.dumps(generation, indent=2), encoding="utf-8")
+    preprocessor = {"image_processor_type": "LlavaOnevisionImageProcessor", "processor_class": "LlavaOnevisionProcessor",
+                    "do_resize": True, "size": {"height": 384, "width": 384}, "resample": 3, "do_rescale": True,
+                    "rescale_factor": 0.00392156862745098, "do_normalize": True, "image_mean": [0.5, 0.5, 0.5],
+                    "image_std": [0.5, 0.5, 0.5], "do_convert_rgb": True, "do_pad": True,
+                    "image_grid_pinpoints": config["image_grid_pinpoints"]}
+    (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2), encoding="utf-8")
+
+    model = LlavaOnevisionForConditionalGeneration(LlavaOnevisionConfig(**config)).eval()
+    state = _seeded_state(model, seed, scale)
+    state["lm_head.weight"] = state["lm_head.weight"] * 0.2
+    model.load_state_dict(state)
+    # calibrate on a whole prompt with a 2-frame grey video, so that P(Yes) of real inputs is well inside (0, 1)
+    from .llava_ov import prompt_text
+
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    before, after = prompt_text('Does this image show "x"? Answer the question with Yes or No').split("<image>")
+    n_video = 2 * 14 * 14 + 1
+    prompt = torch.tensor([tok.encode(before).ids + [ids["<video>"]] * n_video + tok.encode(after).ids])
+    with torch.no_grad():
+        h = model.double().model(input_ids=prompt, pixel_values_videos=torch.zeros(1, 2, 3, 384, 384,
+                                                                                   dtype=torch.float64)
+                                 ).last_hidden_state[0, -1]
+    _set_answer_rows(state, h, yes_logit)
+    save_file({_legacy_llava_ov_name(k): v for k, v in state.items()}, str(folder / "model.safetensors"),
+              metadata={"format": "pt"})
+    return folder
+
+
+#: InternVL3's extra special tokens (after Qwen2.5's; ``<IMG_CONTEXT>`` stands for one image feature)
+INTERNVL_SPECIAL = ("<img>", "</img>", "<IMG_CONTEXT>", "<quad>", "</quad>", "<ref>", "</ref>", "<box>", "</box>")
+
+
+def _internvl_config(vocab_size: int, ids: dict) -> dict:
+    return {
+        "architectures": ["InternVLForConditionalGeneration"],
+        "model_type": "internvl",
+        "image_token_id": ids["<IMG_CONTEXT>"],
+        "image_seq_length": 256,
+        "downsample_ratio": 0.5,
+        "projector_hidden_act": "gelu",
+        "vision_feature_layer": -1,
+        "vision_feature_select_strategy": "default",
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "text_config": {
+            "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu",
+            "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+            "sliding_window": 32768, "use_sliding_window": False, "max_window_layers": 2, "attention_dropout": 0.0,
+            "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"], "tie_word_embeddings": False,
+            "vocab_size": vocab_size, "torch_dtype": "float32",
+        },
+        # InternViT-300M's image and patch size (t2v_metrics feeds 448x448 tiles); tiny widths
+        "vision_config": {
+            "model_type": "internvl_vision", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "image_size": [448, 448], "patch_size": [14, 14], "num_channels": 3,
+            "hidden_act": "gelu", "layer_norm_eps": 1e-06, "norm_type": "layer_norm", "attention_bias": True,
+            "use_qk_norm": False, "layer_scale_init_value": 0.1, "use_mean_pooling": True,
+            "use_absolute_position_embeddings": True,
+        },
+    }
+
+
+def write_internvl3(folder: Path, seed: int = 0, scale: float = 0.5, yes_logit: float = 16.0) -> Path:
+    """A tiny seeded InternVL3 snapshot in ``folder``, in the Hugging Face layout (``OpenGVLab/InternVL3-*-hf``).
+
+    Text model: Qwen2 (hidden 64, 2 layers); vision: InternViT at 448 px, patch 14, 2 layers 32 wide,
+    pixel shuffle 0.5 (256 tokens a tile), the LayerNorm + 2-layer GELU projector. The tokenizer is
+    :func:`write_qwen_tokenizer`'s plus InternVL's ``<img>``, ``</img>``, ``<IMG_CONTEXT>`` ... The
+    "Yes"/"No" rows are calibrated on a prompt with 16 grey tiles (the default frame count).
+    """
+    import torch
+    from safetensors.torch import save_file
+    from tokenizers import Tokenizer
+    from transformers import InternVLConfig, InternVLForConditionalGeneration
+
+    from .internvl import query_text
+
+    folder = Path(folder)
+    n_vocab = write_qwen_tokenizer(folder, INTERNVL_SPECIAL, QWEN_VL_CHAT_TEMPLATE)
+    special = QWEN_SPECIAL + INTERNVL_SPECIAL
+    ids = {t: n_vocab - len(special) + i for i, t in enumerate(special)}
+    config = _internvl_config(n_vocab, ids)
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    generation = {"bos_token_id": ids["<|endoftext|>"], "eos_token_id": [ids["<|im_end|>"], ids["<|endoftext|>"]],
+                  "pad_token_id": ids["<|endoftext|>"]}
+    (folder / "generation_config.json").write_text(json.dumps(generation, indent=2), encoding="utf-8")
+    preprocessor = {"image_processor_type": "GotOcr2ImageProcessorFast", "processor_class": "InternVLProcessor",
+                    "do_resize": True, "size": {"height": 448, "width": 448}, "resample": 3, "do_rescale": True,
+                    "rescale_factor": 0.00392156862745098, "do_normalize": True,
+                    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "do_convert_rgb": True,
+                    "crop_to_patches": False, "min_patches": 1, "max_patches": 12}
+    (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2), encoding="utf-8")
+
+    model = InternVLForConditionalGeneration(InternVLConfig(**config)).eval()
+    state = _seeded_state(model, seed, scale)
+    state["lm_head.weight"] = state["lm_head.weight"] * 0.2
+    model.load_state_dict(state)
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    prompt = torch.tensor([tok.encode(query_text('Does this figure show "x"? Please answer Yes or No.', 16, 256)).ids])
+    with torch.no_grad():
+        h = model.double().model(input_ids=prompt, pixel_values=torch.zeros(16, 3, 448, 448, dtype=torch.float64)
+                                 ).last_hidden_state[0, -1]
+    _set_answer_rows(state, h, yes_logit)
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
     return folder
 
 
