@@ -109,12 +109,47 @@ def run(dim: str, suite: Path, videos: Path, cache: Path, store: Path, out: Path
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
         raise SystemExit(f"{dim}: pytest exited {proc.returncode}")
     report = json.loads(out.read_text(encoding="utf-8"))
+    if "," in dim:  # --together: one process for every dimension
+        row = {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024,
+               "scoring": sum(t["seconds"] for t in report["runtime"]["timing"].values()),
+               "hits": report["runtime"]["store_hits"],
+               "videos": sum(d["videos"]["scored"] for d in report["dimensions"].values()),
+               "raw": {n: d["raw"] for n, d in report["dimensions"].items()}}
+        print(f"  {out.stem}: CPU {row['cpu']:.1f} s, wall {row['wall']:.1f} s, peak RSS {row['rss_mb']:.0f} MB, "
+              f"scoring {row['scoring']:.2f} s, store hits {row['hits']} of {row['videos']}", flush=True)
+        return row
     row = {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024,
            "scoring": report["runtime"]["timing"][dim]["seconds"], "hits": report["runtime"]["store_hits"],
            "videos": report["dimensions"][dim]["videos"]["scored"], "raw": report["dimensions"][dim]["raw"]}
     print(f"  {out.stem}: CPU {row['cpu']:.1f} s, wall {row['wall']:.1f} s, peak RSS {row['rss_mb']:.0f} MB, "
           f"scoring {row['scoring']:.2f} s, store hits {row['hits']}", flush=True)
     return row
+
+
+def change_videos(paths: list[Path]) -> list[Path]:
+    """Rewrite 10 % of the videos (rounded up, spread over the suite) with new content."""
+    n = math.ceil(0.1 * len(paths))
+    changed = sorted(paths)[:: len(paths) // n][:n]
+    for i, p in enumerate(changed):
+        big = cv2.VideoCapture(str(p)).get(cv2.CAP_PROP_FRAME_WIDTH) > 1000
+        write_video(p, seed=9000 + i, h=720 if big else 320, w=1280 if big else 512)
+    print(f"changed {len(changed)} of {len(paths)} videos before the third run", flush=True)
+    return changed
+
+
+def together(dims: list[str], suite: Path, videos: Path, cache: Path, store: Path, work: Path,
+             paths: list[Path], threads: int) -> int:
+    """Whole suite in one process per phase: cold, warm, after 10 % of the videos changed."""
+    spec = ",".join(dims)
+    cold = run(spec, suite, videos, cache, store, work / "all-cold.json", threads)
+    warm = run(spec, suite, videos, cache, store, work / "all-warm.json", threads)
+    assert warm["raw"] == cold["raw"], "the warm run changed a score"
+    change_videos(paths)
+    changed = run(spec, suite, videos, cache, store, work / "all-changed.json", threads)
+    for name, r in (("warm", warm), ("changed", changed)):
+        print(f"cold / {name}: CPU {cold['cpu'] / r['cpu']:.1f}x, wall {cold['wall'] / r['wall']:.1f}x, "
+              f"scoring {cold['scoring'] / max(r['scoring'], 1e-9):.1f}x")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dims", default=",".join(d.name for d in dimensions.official() if d.implemented))
     ap.add_argument("--full-size", action="store_true", help="official-size seeded checkpoints (slow on CPU)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--together", action="store_true",
+                    help="one pytest process per phase for all dimensions (whole-suite totals only)")
     ap.add_argument("--no-hd", action="store_true", help="leave out the 1280x720 clip (every video 320x512)")
     args = ap.parse_args(argv)
     dims = [d.name for d in dimensions.parse_list(args.dims)]
@@ -136,16 +173,13 @@ def main(argv: list[str] | None = None) -> int:
               f"16 frames), {len(dims)} dimensions, {'full-size' if args.full_size else 'tiny'} seeded "
               f"checkpoints, {args.threads} threads; setup {time.perf_counter() - t0:.1f} s", flush=True)
         store = work / "store"
+        if args.together:
+            return together(dims, suite, videos, cache, store, work, paths, args.threads)
         rows: dict[str, dict[str, dict]] = {d: {} for d in dims}
         for phase in ("cold", "warm"):
             for dim in dims:
                 rows[dim][phase] = run(dim, suite, videos, cache, store, work / f"{dim}-{phase}.json", args.threads)
-        n = math.ceil(0.1 * len(paths))
-        changed = sorted(paths)[:: len(paths) // n][:n]
-        for i, p in enumerate(changed):
-            big = cv2.VideoCapture(str(p)).get(cv2.CAP_PROP_FRAME_WIDTH) > 1000
-            write_video(p, seed=9000 + i, h=720 if big else 320, w=1280 if big else 512)
-        print(f"changed {len(changed)} of {len(paths)} videos before the third run")
+        change_videos(paths)
         for dim in dims:
             rows[dim]["changed"] = run(dim, suite, videos, cache, store, work / f"{dim}-changed.json", args.threads)
         for dim in dims:
