@@ -110,7 +110,7 @@ def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     parser.addini("vbench_vqa_model", "vqa_score: model folder under <cache>/vqa_model/", default="")
     parser.addini("vbench_vqa_question", "vqa_score: question template with {} for the prompt", default="")
     parser.addini("vbench_vqa_answer", "vqa_score: answer whose first token's probability is the score", default="")
-    parser.addini("vbench_vqa_fps", "vqa_score: frames sampled per second (default 8)", default="")
+    parser.addini("vbench_vqa_fps", "vqa_score: frames sampled per second (Qwen2.5-VL only; default 8)", default="")
     parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
 
 
@@ -166,6 +166,11 @@ class VBenchSession:
                 self.suite = suite.load_suite(opt("vbench_full_info"))
                 self.dims = self._select_dims({d for e in self.suite.entries for d in e["dimension"]})
                 self.cases = suite.standard_cases(self.suite, self.dims, self.videos, self.samples)
+                empty = [d.name for d in self.dims if not any(c.dimension == d.name for c in self.cases)]
+                if empty:  # only possible for dimensions named with --vbench-dims
+                    raise pytest.UsageError(f"--vbench-dims: the prompt suite {self.suite.source} has no prompt for "
+                                            f"{', '.join(empty)}; choose dimensions it covers, or give a suite "
+                                            f"that lists them with --vbench-full-info")
                 self.cases, partial = suite.select_cases(self.suite, self.cases, self.videos, self.samples,
                                                          opt("vbench_suite") == "present")
                 self.planned_partial += [partial] if partial else []

@@ -129,6 +129,13 @@ def test_usage_errors(pytester, flicker_videos, args, message):
     result.stderr.fnmatch_lines([message])
 
 
+def test_a_named_dimension_the_suite_has_no_prompt_for_is_a_usage_error(pytester, small_suite, flicker_videos):
+    result = run(pytester, "--vbench-videos", flicker_videos, "--vbench-full-info", small_suite,
+                 "--vbench-dims", "temporal_flickering,subject_consistency")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--vbench-dims: the prompt suite*has no prompt for subject_consistency*"])
+
+
 def test_missing_videos_directory(pytester, tmp_path):
     result = run(pytester, "--vbench-videos", tmp_path / "nowhere")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
