@@ -369,6 +369,12 @@ def test_an_absurd_resize_fails_the_video_fast(tmp_path):
     for transform in (clip_float, clip_pil):
         with pytest.raises(VideoError, match="^frames of 1000x1 pixels would become"):
             transform(np.zeros((2, 1, 1000, 3), dtype=np.uint8))
+    from pytest_vbench.models import umt, viclip  # human_action; temporal_style, overall_consistency
+
+    for transform in (umt.transform, viclip.transform):
+        with pytest.raises(VideoError, match="^frames of 1000x1 pixels would become"):
+            transform(np.zeros((2, 1, 1000, 3), dtype=np.uint8))
+        assert transform(np.zeros((2, 240, 320, 3), dtype=np.uint8)).shape[-1] == 224  # ordinary frames pass
 
 
 def test_a_short_read_leaves_a_note_and_keeps_the_number(monkeypatch, flicker_case):

@@ -195,8 +195,11 @@ def transform(frames: np.ndarray) -> torch.Tensor:
     """
     import cv2
 
+    from ..video import check_resize
+
     t, h, w, _ = frames.shape
     size = 256
+    check_resize(None, h, w, size, "the UMT transform")
     if not ((w <= h and w == size) or (h <= w and h == size)):
         if w < h:
             nw, nh = size, int(size * h / w)

@@ -272,6 +272,9 @@ def transform(frames, resolution: int = 224) -> torch.Tensor:
     import torchvision.transforms.functional as TF
     from torchvision.transforms import InterpolationMode
 
+    from ..video import check_resize
+
+    check_resize(None, frames.shape[1], frames.shape[2], resolution, "the ViCLIP transform")
     x = torch.from_numpy(frames).permute(0, 3, 1, 2)  # uint8 (T, 3, H, W)
     x = TF.resize(x, resolution, interpolation=InterpolationMode.BICUBIC, antialias=False)
     x = TF.center_crop(x, resolution)
