@@ -285,7 +285,12 @@ def test_verify_option_forces_a_full_hash(pytester, tmp_path, small_suite, flick
     path.write_bytes(bytes(data))
     assert weights.check(ckpt, cache).state == "unpinned"
     assert weights.check(ckpt, cache, force=True).state == "corrupt"
-    args = ["-p", "no:cacheprovider", "--vbench-videos", str(flicker_videos), "--vbench-full-info", str(small_suite),
+    suite = json.loads(small_suite.read_text())
+    for entry in suite:  # the prompts are motion_smoothness prompts too, so that dimension can be asked for
+        entry["dimension"].append("motion_smoothness")
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps(suite))
+    args = ["-p", "no:cacheprovider", "--vbench-videos", str(flicker_videos), "--vbench-full-info", str(both),
             "--vbench-cache-dir", str(cache), "--vbench-dims", "temporal_flickering"]
     assert pytester.runpytest_subprocess(*args).ret == 0  # temporal_flickering needs no checkpoint
     result = pytester.runpytest_subprocess(*args[:-1], "motion_smoothness", "--vbench-verify-checkpoints")
