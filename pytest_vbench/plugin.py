@@ -342,7 +342,8 @@ def pytest_configure(config: pytest.Config) -> None:
             session.results.expected[case.dimension] = session.results.expected.get(case.dimension, 0) + 1
         shard.record(session.results, session.shard)
         _check_start(session)
-        _preflight(session)
+        if not config.getoption("collectonly"):  # listing items needs no checkpoints
+            _preflight(session)
         from .ci_surfaces import GateSurfaces  # its sessionfinish is trylast: after the verdict and junitxml's write
 
         config.pluginmanager.register(GateSurfaces(session), "vbench-ci-surfaces")
@@ -383,10 +384,7 @@ def _check_start(session: VBenchSession) -> None:
 
 def _preflight(session: VBenchSession) -> None:
     """Stop before any item runs when a selected dimension's checkpoint is missing or corrupt."""
-    try:
-        from . import weights
-    except ImportError:  # pragma: no cover - weights ships with the package
-        return
+    from . import weights
     from .static_filter import filters
 
     optional = sorted({c.dimension for c in session.cases if filters(c)})  # RAFT for the static filter
@@ -404,7 +402,6 @@ def _preflight(session: VBenchSession) -> None:
 
 
 _KEY = pytest.StashKey["VBenchSession"]()
-_BARE_WORDS = re.compile(r"(?<![\w\]\[.:/\\+-])((?:[\w.+-]+)(?:\s+(?!(?:and|or|not)\b)[\w.+-]+)+)")
 
 
 def _rewrite_keyword(config: pytest.Config) -> None:

@@ -198,6 +198,11 @@ def test_custom_mode_single_file_and_directory(pytester, tmp_path):
     result = run(pytester, "--vbench-videos", d, "--vbench-mode", "custom", "--vbench-cache-dir", tmp_path / "empty")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*missing*(needed by subject_consistency)*"])
+    # listing the items needs no checkpoints: --collect-only skips the checkpoint preflight
+    result = run(pytester, "--vbench-videos", d, "--vbench-mode", "custom", "--vbench-cache-dir", tmp_path / "empty",
+                 "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.OK, result.stderr.str()
+    result.stdout.fnmatch_lines(["vbench::subject_consistency*", "*tests collected*"])
 
 
 def test_merge_shards_equals_one_run(pytester, small_suite, flicker_videos, tmp_path):
