@@ -34,3 +34,12 @@ def test_every_page_is_reachable_from_the_readme():
         seen.add(page)
         todo += _links(page)
     assert [str(p.relative_to(ROOT)) for p in PAGES if p.resolve() not in seen] == []
+
+
+def test_getting_started_lists_the_fake_checkpoint_families():
+    from pytest_vbench.fake_checkpoints import WRITERS
+
+    text = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    listed = re.search(r"\(families: ([\w,\s]+)\)", text)
+    assert listed, "docs/getting-started.md no longer lists the fake checkpoint families"
+    assert [f.strip() for f in listed.group(1).split(",")] == list(WRITERS)
