@@ -281,6 +281,17 @@ def load_report(path: str | Path, what: str = "baseline") -> dict:
                                f"the pytest-vbench JSON report of that run (written by --vbench-json)")
         raise CompareError(f"{what} {p} is not a pytest-vbench JSON report (written by --vbench-json): expected an "
                            f"object with 'schema', 'suite', 'dimensions' and per-prompt 'cases'")
+    for case in data["cases"]:  # the pairing sums these: a bad one must stop here, not crash the session's end
+        for video in case.get("videos", []) if isinstance(case, dict) else [None]:
+            try:
+                ok = math.isfinite(float(video["sum"])) and int(video["count"]) >= 0  # type: ignore[index]
+            except (TypeError, ValueError, KeyError):
+                ok = False
+            if not ok:
+                where = f"{case.get('dimension')}[{case.get('prompt')}]" if isinstance(case, dict) else "a case"
+                raise CompareError(f"{what} {p}: {where} holds a video without a finite score and count "
+                                   f"({video!r}); the report is damaged or hand-edited: write it again with "
+                                   f"--vbench-json")
     return data
 
 

@@ -347,3 +347,17 @@ def test_float_noise_of_one_micro_point_is_never_a_regression(shift):
     assert [n.name for n in c.names if n.status != compare.NO_CHANGE] == []
     assert compare.noise_floor("temporal_flickering") == pytest.approx(1e-4)
     assert compare.noise_floor("total") > compare.noise_floor("quality") > 1e-4
+
+
+@pytest.mark.parametrize("video", [{"sum": None, "count": 1}, {"sum": "nan", "count": 1}, {"count": 1},
+                                   {"sum": 0.5, "count": -1}, "not a video"])
+def test_a_baseline_with_a_damaged_video_score_is_refused_when_loaded(tmp_path, video):
+    report = {"suite": {}, "dimensions": {}, "cases": [{"dimension": "temporal_flickering", "prompt": "a cat",
+                                                        "videos": [{"sum": 0.9, "count": 1}, video]}]}
+    path = tmp_path / "base.json"
+    path.write_text(json.dumps(report))
+    with pytest.raises(CompareError, match=r"temporal_flickering\[a cat\] holds a video without a finite score"):
+        compare.load_report(path)
+    report["cases"][0]["videos"].pop()
+    path.write_text(json.dumps(report))
+    assert compare.load_report(path)["cases"][0]["videos"] == [{"sum": 0.9, "count": 1}]
