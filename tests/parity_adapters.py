@@ -450,6 +450,7 @@ def tag2text_beam(ctx: Ctx, **_: Any) -> None:
     from pytest_vbench.models.tag2text.beam import beam_search
     from pytest_vbench.models.tag2text.bert import CaptionDecoder, bert_config
 
+    torch.set_num_threads(1)  # small models on a shared machine: one thread avoids oversubscription stalls
     spec = importlib.util.spec_from_file_location("beamref", ROOT / "tools" / "tag2text_beam_reference.py")
     assert spec is not None and spec.loader is not None
     tool = importlib.util.module_from_spec(spec)
