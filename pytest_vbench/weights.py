@@ -3,7 +3,8 @@
 One row per checkpoint (path relative to the cache root, official source URL, published sha256 or
 None, approximate size, the model families using it, where the digest was published). A file is
 trusted when its sha256 equals the digest a lock file records for it (``pytest-vbench lock``, a
-file you commit), else the published one; a row without either is *unpinned* and reported so.
+file you commit), else the published one (for a plain Git file with no published sha256, its Git blob
+SHA-1); a row without either is *unpinned* and reported so.
 
 Hashing costs nothing twice: the full sha256 of a file is computed once per (size, mtime, ctime,
 inode) and remembered in the cache manifest; every run still checks size and structure.
@@ -47,7 +48,8 @@ class Checkpoint:
     families: tuple[str, ...]
     sha256_prefix: str | None = None  # a digest prefix carried by the file name (torch.hub convention)
     archive: str | None = None  # the URL serves a zip holding this member (RAFT's models.zip)
-    digest_source: str = ""  # where the pinned sha256 was published
+    digest_source: str = ""  # where the pinned sha256 (or Git blob SHA-1) was published
+    git_blob_sha1: str | None = None  # a plain Git file with no published sha256: its Git object id
 
     @property
     def is_torchscript(self) -> bool:
@@ -56,8 +58,8 @@ class Checkpoint:
 
     @property
     def pinned(self) -> bool:
-        """True when a published sha256 is known for this file."""
-        return self.sha256 is not None
+        """True when a published digest (a sha256, or the Git blob SHA-1 of a plain Git file) is known."""
+        return self.sha256 is not None or self.git_blob_sha1 is not None
 
 
 HF = "https://huggingface.co"
@@ -80,7 +82,9 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
                              "(343,242,485 bytes)"),
     Checkpoint("aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth",
                "https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",
-               None, 4_071, ("aesthetic",)),
+               None, 4_071, ("aesthetic",), git_blob_sha1="d4135b63efbaac587bcb1cdfa02ac082071a5e40",
+               digest_source="no sha256 is published; the Git blob id (a SHA-1 of the content) in the tree of "
+                             "github.com/LAION-AI/aesthetic-predictor at 6d122ad (file added in 7e37768, 4071 bytes)"),
     Checkpoint("pyiqa_model/musiq_spaq_ckpt-358bb6af.pth",
                "https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",
                "358bb6af275e28ea56821d44fb55c6cb83645db11f394d3ad65b2d149965ab50", 109_000_000, ("musiq",),
@@ -191,6 +195,26 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def git_blob_sha1_of(path: Path, chunk: int = 1 << 20) -> str:
+    """The Git object id of a file's content (``sha1("blob <size>\\0" + content)``), as a Git tree lists it."""
+    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def published_mismatch(ckpt: Checkpoint, path: Path, digest: str) -> str | None:
+    """What the published digest of ``ckpt`` is when the file (sha256 ``digest``) is not that file, else None."""
+    if ckpt.sha256 is not None:
+        return None if digest == ckpt.sha256 else f"sha256 {ckpt.sha256}"
+    if ckpt.sha256_prefix is not None:
+        return None if digest.startswith(ckpt.sha256_prefix) else f"sha256 {ckpt.sha256_prefix}..."
+    if ckpt.git_blob_sha1 is not None:
+        return None if git_blob_sha1_of(path) == ckpt.git_blob_sha1 else f"Git blob SHA-1 {ckpt.git_blob_sha1}"
+    return None
 
 
 # -- the manifest: download records and remembered digests --------------------------------------------
@@ -391,7 +415,7 @@ class Status:
     path: Path
     state: str
     size: int | None
-    source: str  # lock, published, name prefix, or "" (unpinned)
+    source: str  # lock, published, name prefix, git blob, or "" (unpinned)
     detail: str = ""
 
     @property
@@ -418,7 +442,8 @@ def check(ckpt: Checkpoint, cache_dir: Path, *, lock: dict[str, LockEntry] | Non
     """
     path = location(ckpt, cache_dir)
     entry = (lock or {}).get(ckpt.path)
-    source = "lock" if entry else "published" if ckpt.sha256 else "name prefix" if ckpt.sha256_prefix else ""
+    source = ("lock" if entry else "published" if ckpt.sha256 else "name prefix" if ckpt.sha256_prefix
+              else "git blob" if ckpt.git_blob_sha1 else "")
     if not path.is_file():
         return Status(ckpt, path, "missing", None, source)  # `list` still says whether the row is pinned
     size = path.stat().st_size
@@ -445,14 +470,21 @@ def check(ckpt: Checkpoint, cache_dir: Path, *, lock: dict[str, LockEntry] | Non
                               f"{path} changed since it was downloaded (sha256 {digest[:16]}..., "
                               f"downloaded {recorded['sha256'][:16]}...)")
         return Status(ckpt, path, "unpinned", size, "", "no published digest: run `pytest-vbench lock` to pin it")
-    digest, _ = file_digest(ckpt, cache_dir, force=force)
-    want = entry.sha256 if entry else ckpt.sha256
-    good = digest == want if want else digest.startswith(ckpt.sha256_prefix or "")
-    if good:
-        return Status(ckpt, path, "verified", size, source)
-    expected = want or f"{ckpt.sha256_prefix}..."
-    detail = (f"{path} has sha256 {digest[:16]}..., the {source} digest is {expected[:16]}...: "
-              f"not the official file")
+    if source == "git blob":  # a few KB: its Git object id is computed on every check
+        blob, published = git_blob_sha1_of(path), ckpt.git_blob_sha1 or ""
+        if blob == published:
+            return Status(ckpt, path, "verified", size, source)
+        detail = (f"{path} has Git blob SHA-1 {blob[:16]}..., the published one is {published[:16]}...: "
+                  f"not the official file")
+    else:
+        digest, _ = file_digest(ckpt, cache_dir, force=force)
+        want = entry.sha256 if entry else ckpt.sha256
+        good = digest == want if want else digest.startswith(ckpt.sha256_prefix or "")
+        if good:
+            return Status(ckpt, path, "verified", size, source)
+        expected = want or f"{ckpt.sha256_prefix}..."
+        detail = (f"{path} has sha256 {digest[:16]}..., the {source} digest is {expected[:16]}...: "
+                  f"not the official file")
     if _accept_unofficial():
         return Status(ckpt, path, "unofficial", size, source, detail + f" (accepted: ${UNOFFICIAL_ENV} is set)")
     if (Path(cache_dir) / FAKE_MARKER).is_file():

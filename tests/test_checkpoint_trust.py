@@ -6,6 +6,7 @@ The hostile archive here is a 2.5 KB TorchScript module whose ``__setstate__`` (
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -401,11 +402,13 @@ def test_resolve_accepts_unpinned_but_names_the_fix_for_corrupt(tmp_path, monkey
 
 def test_every_pinned_row_cites_where_its_digest_was_published():
     for c in weights.CHECKPOINTS:
-        if c.sha256 is None:
+        if not c.pinned:
             assert not c.digest_source, c.path
             continue
-        assert len(c.sha256) == 64 and set(c.sha256) <= set("0123456789abcdef"), c.path
-        assert c.sha256_prefix is None or c.sha256.startswith(c.sha256_prefix), c.path
+        assert (c.sha256 is None) != (c.git_blob_sha1 is None), c.path  # one kind of published digest per row
+        digest, width = (c.sha256, 64) if c.sha256 else (c.git_blob_sha1 or "", 40)
+        assert len(digest) == width and set(digest) <= set("0123456789abcdef"), c.path
+        assert c.sha256_prefix is None or digest.startswith(c.sha256_prefix), c.path
         # a source to look up: a web address or a repository with a commit, never "computed here"
         assert any(s in c.digest_source for s in ("huggingface.co", "github.com", "openai", "wheels", "write-up")), \
             c.path
@@ -413,7 +416,7 @@ def test_every_pinned_row_cites_where_its_digest_was_published():
 
 def test_the_docs_list_exactly_the_unpinned_rows():
     text = (ROOT / "docs" / "cache.md").read_text(encoding="utf-8")
-    table = text[text.index("| file | pinned sha256 |"):text.index("A file is **verified**")]
+    table = text[text.index("| file | pinned digest |"):text.index("A file is **verified**")]
     rows = {line.split("|")[1].strip().strip("`"): line.split("|")[2].strip()
             for line in table.splitlines()[2:] if line.startswith("|")}
     assert set(rows) == {c.path for c in weights.CHECKPOINTS}
@@ -421,8 +424,37 @@ def test_the_docs_list_exactly_the_unpinned_rows():
         cell = rows[c.path]
         if c.sha256:
             assert cell == f"`{c.sha256[:8]}…{c.sha256[-4:]}`", c.path
+        elif c.git_blob_sha1:
+            assert cell == f"Git blob SHA-1 `{c.git_blob_sha1[:8]}…{c.git_blob_sha1[-4:]}`", c.path
         else:
             assert "**unpinned**" in cell, c.path
+
+
+def test_git_blob_ids_are_the_ones_git_lists(tmp_path):
+    """Known ids: the empty blob and "hello\\n" (what ``git hash-object`` prints for them)."""
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "hello").write_bytes(b"hello\n")
+    assert weights.git_blob_sha1_of(tmp_path / "empty") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    assert weights.git_blob_sha1_of(tmp_path / "hello") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_the_aesthetic_head_is_pinned_by_its_git_blob_id(tmp_path, monkeypatch, capsys):
+    from pytest_vbench import cli
+
+    ckpt = weights.by_path("aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth")
+    path = weights.location(ckpt, tmp_path)
+    path.parent.mkdir(parents=True)
+    torch.save({"weight": torch.zeros(1, 768), "bias": torch.zeros(1)}, path)
+    status = weights.check(ckpt, tmp_path)
+    assert status.state == "mismatch" and status.source == "git blob" and "Git blob SHA-1" in status.detail
+    lock = tmp_path / weights.LOCK_FILE
+    assert cli.main(["lock", "--cache-dir", str(tmp_path), "--output", str(lock)]) == 1
+    assert "differs from the published Git blob SHA-1 d4135b63" in capsys.readouterr().err and not lock.exists()
+    # the same check accepts the file whose Git object id is the published one
+    monkeypatch.setattr(weights, "CHECKPOINTS", tuple(
+        dataclasses.replace(c, git_blob_sha1=weights.git_blob_sha1_of(path)) if c is ckpt else c
+        for c in weights.CHECKPOINTS))
+    assert weights.check(weights.by_path(ckpt.path), tmp_path).state == "verified"
 
 
 @pytest.mark.parametrize("rel", ["dino_model/dino_vitbase16_pretrain.pth", "amt_model/amt-s.pth",

@@ -556,3 +556,16 @@ def test_checkpoint_loading_errors(tmp_path):
     model = torch.nn.Linear(2, 2)
     with pytest.raises(CheckpointError, match="1 missing key\\(s\\): bias; 1 unexpected key\\(s\\): extra"):
         check_keys(model, {"weight": 0, "extra": 0}, good)
+
+
+def test_a_git_blob_pin_is_checked_before_the_file_reaches_its_path(server, tmp_path):
+    """The aesthetic head is pinned by its Git object id: a different body is discarded, the right one kept."""
+    body = b'{"weights": "not really"}\n'
+    server.routes["/x.json"] = {"body": body}
+    with pytest.raises(DownloadError, match="Git blob SHA-1 mismatch"):
+        fetch(server.url + "/x.json", tmp_path / "x.json", git_blob_sha1="0" * 40, **quick(allow_http=True))
+    assert not (tmp_path / "x.json").exists() and not (tmp_path / "x.json.part").exists()
+    (tmp_path / "ref").write_bytes(body)
+    fetch(server.url + "/x.json", tmp_path / "x.json", git_blob_sha1=weights.git_blob_sha1_of(tmp_path / "ref"),
+          **quick(allow_http=True))
+    assert (tmp_path / "x.json").read_bytes() == body

@@ -19,7 +19,7 @@ def unpinned_table(*paths: str) -> tuple[weights.Checkpoint, ...]:
     """The checkpoint table with the published digest of ``paths`` removed."""
     unknown = set(paths) - {c.path for c in weights.CHECKPOINTS}
     assert not unknown, f"not in the checkpoint table: {sorted(unknown)}"
-    return tuple(dataclasses.replace(c, sha256=None, sha256_prefix=None, digest_source="") if c.path in paths
+    return tuple(dataclasses.replace(c, sha256=None, sha256_prefix=None, git_blob_sha1=None, digest_source="") if c.path in paths
                  else c for c in weights.CHECKPOINTS)
 
 
@@ -31,6 +31,6 @@ def unpin(monkeypatch: pytest.MonkeyPatch, *paths: str) -> None:
 UNPIN_CONFTEST = """
 import dataclasses
 from pytest_vbench import weights
-weights.CHECKPOINTS = tuple(dataclasses.replace(c, sha256=None, sha256_prefix=None, digest_source="")
+weights.CHECKPOINTS = tuple(dataclasses.replace(c, sha256=None, sha256_prefix=None, git_blob_sha1=None, digest_source="")
                             if c.path in {paths!r} else c for c in weights.CHECKPOINTS)
 """
