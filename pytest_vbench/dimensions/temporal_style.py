@@ -15,17 +15,79 @@ prompt.
 
 from __future__ import annotations
 
-from ..models.viclip import case_scores
+from pathlib import Path
+
+from ..models.viclip import transform
+from ..scoring import VideoScore
+from ..video import VideoError, load_video, middle_indices
+
+NUM_FRAMES = 8
+BATCH = 4  # videos per pass through the vision tower
+
+
+def read_frames(path, num_frames: int = NUM_FRAMES):
+    """8 middle frames, RGB uint8 ``(T, H, W, 3)``, decoded by decord as the official L2 loader."""
+    path = Path(path)
+    if path.suffix.lower() == ".mp4":
+        return load_video(path, num_frames=num_frames)
+    # the official L2 loader hands every container to decord (gif included), unlike L1
+    import decord
+
+    if not path.is_file():
+        raise VideoError(f"{path}: no such video file")
+    try:
+        reader = decord.VideoReader(str(path), num_threads=1)
+        return reader.get_batch(middle_indices(num_frames, len(reader))).asnumpy()
+    except Exception as exc:
+        raise VideoError(f"{path}: decord cannot decode this file ({str(exc).splitlines()[0][:200]})") from None
+
+
+def text_features(model, prompt: str):
+    """Normalised text feature of ``prompt``, cached on the model (one encoding per prompt)."""
+    if prompt not in model.text_cache:
+        model.text_cache[prompt] = model.encode_texts([prompt])
+    return model.text_cache[prompt]
 
 
 def score_case(videos, case, runtime):
-    """Score all videos of one prompt (batched)."""
-    return case_scores(videos, case, runtime)
+    """Score all videos of one prompt: cosine(video, prompt), videos batched through the vision tower.
+
+    Returns a list of ``VideoScore`` or exceptions (one per video, in order).
+    """
+    import torch
+
+    model = runtime.model("viclip")
+    text_feat = text_features(model, case.prompt)
+    res = model.vision_encoder.resolution
+    out: list = [None] * len(videos)
+    ready = []
+    for i, video in enumerate(videos):
+        try:
+            decoder = "decord" if video.path.suffix.lower() == ".mp4" else "decord-any"
+            frames = runtime.decoded(video.path, decoder, lambda p=video.path: read_frames(p), num_frames=NUM_FRAMES)
+            ready.append((i, transform(frames, res)))
+        except VideoError as exc:
+            out[i] = exc
+        except Exception as exc:  # unexpected: report on this video only
+            out[i] = RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}")
+    device = next(model.parameters()).device
+    for start in range(0, len(ready), BATCH):
+        chunk = ready[start:start + BATCH]
+        try:
+            feats = model.encode_video(torch.stack([x for _, x in chunk]).to(device))
+            sims = (feats @ text_feat.T)[:, 0].tolist()
+        except Exception as exc:
+            for i, _ in chunk:
+                out[i] = RuntimeError(f"{videos[i].path}: {type(exc).__name__}: {exc}")
+            continue
+        for (i, _), s in zip(chunk, sims):
+            out[i] = VideoScore(float(s), 1, {"video_results": float(s)})
+    return out
 
 
 def score_video(video, case, runtime):
     """Score one video."""
-    (outcome,) = case_scores([video], case, runtime)
+    (outcome,) = score_case([video], case, runtime)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
