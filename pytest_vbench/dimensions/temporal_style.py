@@ -20,6 +20,7 @@ from pathlib import Path
 from ..models.viclip import transform
 from ..scoring import VideoScore
 from ..video import VideoError, load_video, middle_indices
+from .batches import in_batches, one
 
 NUM_FRAMES = 8
 BATCH = 4  # videos per pass through the vision tower
@@ -59,35 +60,20 @@ def score_case(videos, case, runtime):
     model = runtime.model("viclip")
     text_feat = text_features(model, case.prompt)
     res = model.vision_encoder.resolution
-    out: list = [None] * len(videos)
-    ready = []
-    for i, video in enumerate(videos):
-        try:
-            decoder = "decord" if video.path.suffix.lower() == ".mp4" else "decord-any"
-            frames = runtime.decoded(video.path, decoder, lambda p=video.path: read_frames(p), num_frames=NUM_FRAMES)
-            ready.append((i, transform(frames, res)))
-        except VideoError as exc:
-            out[i] = exc
-        except Exception as exc:  # unexpected: report on this video only
-            out[i] = RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}")
     device = next(model.parameters()).device
-    for start in range(0, len(ready), BATCH):
-        chunk = ready[start:start + BATCH]
-        try:
-            feats = model.encode_video(torch.stack([x for _, x in chunk]).to(device))
-            sims = (feats @ text_feat.T)[:, 0].tolist()
-        except Exception as exc:
-            for i, _ in chunk:
-                out[i] = RuntimeError(f"{videos[i].path}: {type(exc).__name__}: {exc}")
-            continue
-        for (i, _), s in zip(chunk, sims):
-            out[i] = VideoScore(float(s), 1, {"video_results": float(s)})
-    return out
+
+    def prepare(video):
+        decoder = "decord" if video.path.suffix.lower() == ".mp4" else "decord-any"
+        frames = runtime.decoded(video.path, decoder, lambda: read_frames(video.path), num_frames=NUM_FRAMES)
+        return transform(frames, res)
+
+    def run(inputs, _videos):
+        feats = model.encode_video(torch.stack(inputs).to(device))
+        return [VideoScore(float(s), 1, {"video_results": float(s)}) for s in (feats @ text_feat.T)[:, 0].tolist()]
+
+    return in_batches(videos, prepare, run, BATCH)
 
 
 def score_video(video, case, runtime):
     """Score one video."""
-    (outcome,) = score_case([video], case, runtime)
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
+    return one(score_case, video, case, runtime)
