@@ -43,11 +43,12 @@ def read_frames(path, num_frames: int = NUM_FRAMES):
         raise VideoError(f"{path}: decord cannot decode this file ({str(exc).splitlines()[0][:200]})") from None
 
 
-def text_features(model, prompt: str):
-    """Normalised text feature of ``prompt``, cached on the model (one encoding per prompt)."""
-    if prompt not in model.text_cache:
-        model.text_cache[prompt] = model.encode_texts([prompt])
-    return model.text_cache[prompt]
+def text_features(model, prompt: str, runtime):
+    """Normalised text feature of ``prompt``, cached per process (one encoding per prompt)."""
+    cache = runtime.memo.setdefault("viclip_text", {})
+    if prompt not in cache:
+        cache[prompt] = model.encode_texts([prompt])
+    return cache[prompt]
 
 
 def score_case(videos, case, runtime):
@@ -58,7 +59,7 @@ def score_case(videos, case, runtime):
     import torch
 
     model = runtime.model("viclip")
-    text_feat = text_features(model, case.prompt)
+    text_feat = text_features(model, case.prompt, runtime)
     res = model.vision_encoder.resolution
     device = next(model.parameters()).device
 

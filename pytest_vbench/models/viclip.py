@@ -148,7 +148,6 @@ class ViCLIP(nn.Module):
         self.text_encoder = TextEncoder(**t)
         self.temp = nn.Parameter(torch.ones([]) / 100.0)
         self.bpe_path: str | None = None  # set by the loader: the cache's vocabulary file
-        self.text_cache: dict[str, torch.Tensor] = {}  # prompt -> normalised text feature
 
     @torch.no_grad()
     def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
