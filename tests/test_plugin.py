@@ -155,6 +155,8 @@ def test_keyword_with_spaces_lf_and_exitfirst(pytester, small_suite, flicker_vid
     seen = load(pytester.path / "selected.json")
     assert seen["items"] == ["vbench::temporal_flickering[In a still frame, a stop sign]"]
     assert seen["keyword"] == "temporal_flickering and stop sign"  # as typed: not rewritten for the session
+    xdist = run(pytester, *common, "-k", "temporal_flickering and stop sign", "-n", "2")
+    xdist.assert_outcomes(passed=1)  # each worker selects with the same reading
     (flicker_videos / "a toilet, frozen in time-0.mp4").write_bytes(b"broken")
     run(pytester, *common, cache=True).assert_outcomes(passed=2, failed=1)
     result = run(pytester, *common, "--lf", cache=True)
