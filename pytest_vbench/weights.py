@@ -125,7 +125,8 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
                              "recognize-anything commit a181c40, the file's last change on main; the same pointer "
                              "is in huggingface.co/xinyu1205/recognize_anything_model commit 2dd9b40"),
     Checkpoint("grit_model/grit_b_densecap_objectdet.pth",
-               "https://datarelease.blob.core.windows.net/grit/models/grit_b_densecap_objectdet.pth",
+               # VBench's own copy: the Azure original (datarelease.blob.core.windows.net) answers 409 now
+               f"{HF}/OpenGVLab/VBench_Used_Models/resolve/main/grit_b_densecap_objectdet.pth",
                "53b6e9b3fd948eac55b574c9b6f94ad0743dff46ba449df7ac2d33009ee92ef1", 417_381_733, ("grit",),
                digest_source="Git LFS details of huggingface.co/OpenGVLab/VBench_Used_Models/blob/main/"
                              "grit_b_densecap_objectdet.pth (commit 83290ee, 417 MB); the same sha256 in the "
