@@ -45,3 +45,24 @@ def test_one_raises_the_error_of_its_video(tmp_path):
     assert one(lambda videos, case, runtime: [7], video, None, None) == 7
     with pytest.raises(VideoError, match="bad"):
         one(lambda videos, case, runtime: [VideoError("bad")], video, None, None)
+
+
+def test_each_video_is_reported_live_when_its_chunk_ends(tmp_path):
+    videos = [VideoRef(tmp_path / f"p-{i}.mp4", i) for i in range(5)]
+    said: list[tuple[str, bool]] = []
+    runtime = type("R", (), {"video_done": lambda self, v, s, failed: said.append((v.path.name, failed))})()
+
+    def prepare(video):
+        if video.sample == 1:
+            raise VideoError("unreadable")
+        return video.sample
+
+    def run(inputs, chunk):
+        if 4 in inputs:
+            raise RuntimeError("chunk fails")  # videos 3 and 4 share a chunk
+        return inputs
+
+    in_batches(videos, prepare, run, 2, runtime)
+    assert sorted(said) == [("p-0.mp4", False), ("p-1.mp4", True), ("p-2.mp4", False), ("p-3.mp4", True),
+                            ("p-4.mp4", True)]
+    assert said[0] == ("p-1.mp4", True)  # a video that fails to prepare is reported at once

@@ -85,7 +85,7 @@ def score_case(videos, case, runtime):
             out.append(VideoScore(1.0 if ok else 0.0, 1, {"video_results": ok, "cor_num_per_video": int(ok)}))
         return out
 
-    return in_batches(videos, lambda video: frames_tensor(video.path, runtime), run, BATCH)
+    return in_batches(videos, lambda video: frames_tensor(video.path, runtime), run, BATCH, runtime)
 
 
 def score_video(video, case, runtime):

@@ -72,7 +72,7 @@ def score_case(videos, case, runtime):
         feats = model.encode_video(torch.stack(inputs).to(device))
         return [VideoScore(float(s), 1, {"video_results": float(s)}) for s in (feats @ text_feat.T)[:, 0].tolist()]
 
-    return in_batches(videos, prepare, run, BATCH)
+    return in_batches(videos, prepare, run, BATCH, runtime)
 
 
 def score_video(video, case, runtime):
