@@ -114,15 +114,13 @@ def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
 
 
-def _vqa_options(config: pytest.Config) -> dict[str, Any]:
-    """The vqa_score options as plain JSON (a usage error when invalid)."""
-    from .models.vqa import VQAOptions
+def _vqa_options(config: pytest.Config, yaml: dict[str, str]) -> dict[str, Any]:
+    """The vqa_score options as plain JSON: command line, then YAML ``vqa:``, then ini (a usage error when invalid)."""
+    from .models.vqa import CONFIG_KEYS, combine
 
-    ini = config.getini
     try:
-        return VQAOptions.parse(config.getoption("vbench_vqa_model") or ini("vbench_vqa_model"),
-                                ini("vbench_vqa_question"), ini("vbench_vqa_answer"), ini("vbench_vqa_fps"),
-                                ini("vbench_vqa_frames")).to_json()
+        return combine({k: config.getini(f"vbench_vqa_{k}") for k in CONFIG_KEYS}, yaml,
+                       config.getoption("vbench_vqa_model")).to_json()
     except ValueError as exc:
         raise pytest.UsageError(f"vqa_score: {exc}") from None
 
@@ -222,7 +220,8 @@ class VBenchSession:
             except compare.CompareError as exc:
                 raise pytest.UsageError(f"--vbench-baseline {baseline}: {exc}") from None
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
-        self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
+        self.options = {"vqa": _vqa_options(config, extra.get("vqa", {}))} if any(
+            d.name == "vqa_score" for d in self.dims) else {}
         self._runtime: Runtime | None = None
         self.allow_partial = bool(opt("vbench_allow_partial"))
         self.tracker: Tracker | None = None

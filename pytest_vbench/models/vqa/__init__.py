@@ -115,6 +115,57 @@ class VQAOptions:
         return cls(name, q, a, f, n)
 
 
+#: keys of the ``vqa:`` mapping in the YAML config (``--vbench-config``), the same as the ini keys
+#: ``vbench_vqa_<key>``
+CONFIG_KEYS = ("model", "question", "answer", "fps", "frames")
+
+
+def read_config(value: object, where: str) -> dict[str, str]:
+    """The ``vqa:`` mapping of a YAML config as option text; ValueError names what is wrong.
+
+    Values are checked like the ini values when the options are built (:func:`combine`).
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: vqa must be a mapping with keys {', '.join(CONFIG_KEYS)}")
+    unknown = sorted(str(k) for k in value if k not in CONFIG_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown vqa key(s) {unknown}; allowed: {', '.join(CONFIG_KEYS)}")
+    out = {}
+    for key, v in value.items():
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ValueError(f"{where}: vqa.{key} must be a string or a number, got {v!r}")
+        out[key] = str(v)
+    try:  # checked on its own first, so that an error names the file
+        VQAOptions.parse(out.get("model"), out.get("question"), out.get("answer"), out.get("fps"), out.get("frames"))
+    except ValueError as exc:
+        raise ValueError(f"{where}: vqa: {exc}") from None
+    return out
+
+
+def combine(ini: dict[str, str], yaml: dict[str, str], model_option: str | None = None) -> VQAOptions:
+    """The options from their sources, highest first: ``--vbench-vqa-model``, the YAML ``vqa:`` mapping,
+    the ini ``vbench_vqa_*`` keys, then (for what none sets) the backend's t2v_metrics defaults.
+
+    Each key is taken from the highest source that sets it, except the frame sampling: ``fps`` and
+    ``frames`` are one setting, so a source that sets either replaces both from lower sources.
+    Raises ValueError (from :meth:`VQAOptions.parse`) for an invalid value.
+    """
+    merged = {k: v for k, v in ini.items() if v not in (None, "")}
+    sampling = {"fps", "frames"}
+    if sampling & {k for k, v in yaml.items() if v not in (None, "")}:
+        for k in sampling:
+            merged.pop(k, None)
+    merged.update({k: v for k, v in yaml.items() if v not in (None, "")})
+    if model_option:
+        merged["model"] = model_option
+    return VQAOptions.parse(merged.get("model"), merged.get("question"), merged.get("answer"),
+                            merged.get("fps"), merged.get("frames"))
+
+
 def snapshot_dir(cache_dir: Path, name: str) -> Path:
     """Where the snapshot of model ``name`` lives."""
     return Path(cache_dir) / "vqa_model" / name
