@@ -395,7 +395,9 @@ def _preflight(session: VBenchSession) -> None:
     if "vqa" in session.options:
         from .models.vqa import VQAOptions, preflight
 
-        problem = preflight(VQAOptions(**session.options["vqa"]), session.cache_dir)
+        problem = preflight(VQAOptions(**session.options["vqa"]), session.cache_dir,
+                            lock=weights.find_lock(session.config.rootpath),
+                            force=session.config.getoption("vbench_verify_checkpoints"))
         if problem:
             raise pytest.UsageError(problem)
 

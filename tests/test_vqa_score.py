@@ -197,7 +197,7 @@ def test_options_parse_and_refuse_bad_values():
 
 def test_preflight_names_the_missing_model_and_the_command(tmp_path, vqa_cache):
     text = vqa.preflight(vqa.VQAOptions(), tmp_path)
-    assert "qwen2.5-vl-7b" in text and "huggingface-cli download Qwen/Qwen2.5-VL-7B-Instruct" in text
+    assert "qwen2.5-vl-7b" in text and "pytest-vbench download --dims vqa_score --vqa-model qwen2.5-vl-7b" in text
     assert str(tmp_path / "vqa_model" / "qwen2.5-vl-7b") in text
     assert vqa.preflight(vqa.VQAOptions(model=TINY), vqa_cache) is None
     partial = tmp_path / "vqa_model" / "partial"
@@ -275,7 +275,8 @@ def test_plugin_missing_model_is_a_usage_error_before_any_item(pytester, tmp_pat
                   "--vbench-cache-dir", tmp_path)
     assert result.ret == 4  # usage error
     result.stderr.fnmatch_lines(["*vqa_score needs the model 'qwen2.5-vl-7b'*",
-                                 "*huggingface-cli download Qwen/Qwen2.5-VL-7B-Instruct*"])
+                                 f"*Fetch it with:  pytest-vbench download --dims vqa_score --vqa-model "
+                                 f"qwen2.5-vl-7b --cache-dir {tmp_path}"])
 
 
 def test_plugin_ini_templates_reach_the_workers(pytester, vqa_cache, tmp_path):

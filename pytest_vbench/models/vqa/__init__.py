@@ -172,10 +172,15 @@ def snapshot_dir(cache_dir: Path, name: str) -> Path:
 
 
 def download_hint(name: str, cache_dir: Path) -> str:
-    """The command that puts model ``name`` where we read it."""
-    model = MODELS.get(name)
-    repo = model.repo if model else "<hub repository>"
-    return f"huggingface-cli download {repo} --local-dir {snapshot_dir(cache_dir, name)}"
+    """The command that puts model ``name`` where we read it (``pytest-vbench download`` for a known model)."""
+    from .snapshots import SNAPSHOTS, download_command
+
+    if name in SNAPSHOTS:
+        return download_command(name, cache_dir)
+    import shlex
+
+    return (f"huggingface-cli download <hub repository> --local-dir {shlex.quote(str(snapshot_dir(cache_dir, name)))}"
+            f"  (no hub source is known for {name!r}; pytest-vbench download fetches {', '.join(MODELS)})")
 
 
 #: files every snapshot needs, and those a backend reads besides (Qwen: its processor settings, chat
@@ -220,13 +225,32 @@ def missing_files(folder: Path) -> list[str]:
     return missing
 
 
-def preflight(options: VQAOptions, cache_dir: Path) -> str | None:
-    """A usage-error text when the selected model's snapshot is missing or incomplete; None when fine."""
+def preflight(options: VQAOptions, cache_dir: Path, lock: Path | None = None, force: bool = False,
+              warn=None) -> str | None:
+    """A usage-error text when the selected model's snapshot is missing, incomplete or damaged; None when fine.
+
+    Present files are checked like every checkpoint (``weights.check``: structure, the size recorded at
+    download, the sha256 of ``lock`` or the published one; safetensors headers against the file size).
+    ``lock``: the lock file (default ``weights.find_lock()``); ``force``: hash again.
+    """
+    from ... import weights
+    from .snapshots import problems
+
     folder = snapshot_dir(cache_dir, options.model)
     if not folder.is_dir():
         problem = f"the snapshot folder {folder} does not exist"
     else:
         missing = missing_files(folder)
+        try:
+            lock = lock if lock is not None else weights.find_lock()
+            bad = problems(options.model, cache_dir, weights.read_lock(lock) if lock else {}, force,
+                           warn or weights._stderr)
+        except weights.LockFileError as exc:
+            return f"vbench: {exc}"
+        if bad:
+            return (f"vbench: vqa_score: the snapshot of {options.model!r} in {folder} has damaged or mismatching "
+                    f"files:\n" + "\n".join(bad) + f"\nDelete them and fetch them again with:  "
+                    f"{download_hint(options.model, cache_dir)}")
         if not missing:
             try:
                 kind = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
