@@ -203,3 +203,23 @@ def test_lock_covers_the_snapshot_and_the_preflight_enforces_it(tmp_path, monkey
     weights.write_lock(empty, {})
     problem = vqa.preflight(vqa.VQAOptions(model=TINY), cache, lock=empty)
     assert problem is not None and "truncated or damaged" in problem and "Delete them" in problem
+
+
+def test_the_result_store_key_covers_the_snapshot_files(tmp_path):
+    """A result is reused only for the same snapshot bytes: replacing a file of the folder changes the key."""
+    from pytest_vbench import store
+
+    cache = tmp_path / "cache"
+    folder = vqa.snapshot_dir(cache, TINY)
+    tiny.write_qwen2_5_vl(folder)
+
+    class Rt:
+        cache_dir, device, memo = cache, "cpu", {}
+        options = {"vqa": vqa.VQAOptions(model=TINY).to_json()}
+
+    before = store.fingerprint("vqa_score", Rt())
+    assert before["checkpoints"][f"vqa_model/{TINY}/model.safetensors"] == weights.sha256_of(folder / "model.safetensors")
+    cfg = folder / "generation_config.json"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("1.05", "1.10"), encoding="utf-8")
+    after = store.fingerprint("vqa_score", Rt())
+    assert after["checkpoints"] != before["checkpoints"] and after["options"] == before["options"]

@@ -242,3 +242,13 @@ def download(name: str, cache_dir: Path, ensure: Callable[..., str], **kwargs: A
         if not shards:
             outcomes.append((f"{prefix(name)}/{INDEX}", "FAILED: it names no weight files (or cannot be read)"))
     return outcomes
+
+
+def digests(name: str, cache_dir: Path) -> dict[str, str]:
+    """sha256 of every file of model ``name``'s snapshot that exists (``absent`` for a missing row), for the
+    result store's key. Each file is hashed once per file state (``weights.file_digest``)."""
+    out = {}
+    for c in rows(name, cache_dir):
+        present = weights.location(c, cache_dir).is_file()
+        out[c.path] = weights.file_digest(c, cache_dir)[0] if present else "absent"
+    return out
