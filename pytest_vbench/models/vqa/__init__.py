@@ -304,24 +304,34 @@ class VQAScorer:
         """Whether :meth:`score_many` batches: on accelerators only (CPU scores one video at a time, as t2v_metrics)."""
         return not str(self.backend.device).startswith("cpu")
 
-    def score_many(self, frames: list, prompt: str, batch: bool | None = None) -> list[float]:
+    def score_many(self, frames: list, prompt: str, batch: bool | None = None, capture: bool = False) -> list:
         """P(answer) for several videos of one prompt, in input order.
 
         With ``batch`` (default: :attr:`batches`), videos whose frames have the same shape go through
-        the model together, at most :attr:`max_batch` at a time; otherwise one at a time.
+        the model together, at most :attr:`max_batch` at a time; otherwise one at a time. With
+        ``capture``, an exception raised by the model takes the place of the values of the videos it was
+        scoring (the one video, or that batch), and the others are still scored; without, it propagates.
         """
-        if not (self.batches if batch is None else batch):
-            return [self.score(f, prompt) for f in frames]
+        one_by_one = not (self.batches if batch is None else batch)
         question, answer = self.options.question or "{}", self.options.answer or "{}"
         groups: dict[tuple, list[int]] = {}
         for i, f in enumerate(frames):
-            groups.setdefault(tuple(f.shape), []).append(i)
-        out: list[float] = [0.0] * len(frames)
+            groups.setdefault(("one", i) if one_by_one else tuple(f.shape), []).append(i)
+        out: list = [0.0] * len(frames)
         for idx in groups.values():
             for start in range(0, len(idx), self.max_batch):
                 chunk = idx[start:start + self.max_batch]
-                probs = self.backend.p_answer_batch([frames[i] for i in chunk], question.format(prompt),
-                                                    answer.format(prompt))
+                probs: list
+                try:
+                    if one_by_one:
+                        probs = [self.score(frames[chunk[0]], prompt)]
+                    else:
+                        probs = self.backend.p_answer_batch([frames[i] for i in chunk], question.format(prompt),
+                                                            answer.format(prompt))
+                except Exception as exc:
+                    if not capture:
+                        raise
+                    probs = [exc] * len(chunk)
                 for i, p in zip(chunk, probs):
                     out[i] = p
         return out
