@@ -263,12 +263,16 @@ def run_lock(args: argparse.Namespace) -> int:
         print(f"pytest-vbench lock: {exc}", file=sys.stderr)
         return 2
     rows = weights.for_dimensions(dims) if dims is not None else list(weights.CHECKPOINTS)
+    required = {r.path for r in rows} if dims is not None else set()  # missing ones fail the command
     if dims is None or "vqa_score" in dims or args.vqa_model:  # the VQA snapshots' files
         from .models.vqa import DEFAULT_MODEL, snapshots
 
         names = [args.vqa_model] if args.vqa_model else snapshots.present_models(cache) or (
             [DEFAULT_MODEL] if dims else [])  # --dims vqa_score with no snapshot: its files are missing
-        rows += [r for n in names for r in snapshots.rows(n, cache)]
+        vqa_rows = [r for n in names for r in snapshots.lock_rows(n, cache)]
+        rows += vqa_rows
+        if args.vqa_model or dims is not None:  # the snapshot asked for must be complete
+            required |= {r.path for r in vqa_rows}
     out = Path(args.output or os.environ.get(weights.LOCK_ENV) or weights.LOCK_FILE)
     try:
         entries = weights.read_lock(out) if out.is_file() else {}
@@ -279,7 +283,7 @@ def run_lock(args: argparse.Namespace) -> int:
     for c in rows:
         path = weights.location(c, cache)
         if not path.is_file():
-            if args.dims or args.vqa_model:
+            if c.path in required:
                 print(f"pytest-vbench lock: {path} is missing", file=sys.stderr)
                 failed += 1
             continue

@@ -223,3 +223,20 @@ def test_the_result_store_key_covers_the_snapshot_files(tmp_path):
     cfg.write_text(cfg.read_text(encoding="utf-8").replace("1.05", "1.10"), encoding="utf-8")
     after = store.fingerprint("vqa_score", Rt())
     assert after["checkpoints"] != before["checkpoints"] and after["options"] == before["options"]
+
+
+def test_an_optional_file_the_repository_lacks_is_absent_not_failed(hub, hub_files, tmp_path, capsys, monkeypatch):
+    """LLaVA-OneVision applies generation_config.json when the repository has one; a 404 for it is no failure."""
+    monkeypatch.setitem(snapshots.SNAPSHOTS, HUB, Snapshot(HUB, REPO, "llava_onevision", revision=REV))
+    del hub.routes[f"/{REPO}/resolve/{REV}/generation_config.json"]
+    cache = tmp_path / "cache"
+    assert _download(cache) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"absent +vqa_model/tiny-hub/generation_config.json", out) and "0 failed" in out
+    assert (vqa.snapshot_dir(cache, HUB) / "model-00002-of-00002.safetensors").is_file()
+    lock = tmp_path / weights.LOCK_FILE
+    assert cli.main(["lock", "--cache-dir", str(cache), "--vqa-model", HUB, "--output", str(lock)]) == 0
+    assert f"vqa_model/{HUB}/generation_config.json" not in weights.read_lock(lock)
+    hub.routes[f"/{REPO}/resolve/{REV}/tokenizer.json"] = {"status": 404, "body": b""}
+    assert _download(tmp_path / "other") == 1
+    assert re.search(r"FAILED +vqa_model/tiny-hub/tokenizer.json: .*HTTP 404", capsys.readouterr().out)

@@ -33,6 +33,10 @@ _FILES = {
     "internvl": ("config.json", "tokenizer.json", "tokenizer_config.json"),
 }
 
+#: files fetched when the repository has them (a 404 is not a failure): LLaVA-OneVision applies the
+#: generation_config.json of its folder when there is one (its repetition penalty, if any)
+_OPTIONAL = {"llava_onevision": ("generation_config.json",)}
+
 _QWEN7_SOURCE = ("published manifests of Qwen/Qwen2.5-VL-7B-Instruct at this commit in several public "
                  "GitHub repositories (file lists with size and sha256; the shards' digests also appear as "
                  "the blob names of Hugging Face cache trees and as the hub's LFS sha256)")
@@ -54,7 +58,11 @@ class Snapshot:
     @property
     def files(self) -> tuple[str, ...]:
         """The files fetched before the shards (the index, or the single weights file, last)."""
-        return _FILES[self.backend] + (self.weights,)
+        return _FILES[self.backend] + _OPTIONAL.get(self.backend, ()) + (self.weights,)
+
+    def optional(self, file: str) -> bool:
+        """Whether ``file`` may be absent from the repository."""
+        return file in _OPTIONAL.get(self.backend, ())
 
     def url(self, file: str) -> str:
         """The hub URL of ``file`` at the pinned revision (``$HF_ENDPOINT`` applies at download time)."""
@@ -147,6 +155,13 @@ def rows(name: str, cache_dir: Path, *, with_shards: bool = True) -> list[weight
     return out
 
 
+def lock_rows(name: str, cache_dir: Path) -> list[weights.Checkpoint]:
+    """:func:`rows` without the optional files the repository does not have (absent from the folder)."""
+    snap = SNAPSHOTS.get(name)
+    return [r for r in rows(name, cache_dir) if snap is None or not snap.optional(r.path.rsplit("/", 1)[1])
+            or weights.location(r, cache_dir).is_file()]
+
+
 def _present_rows(name: str, folder: Path) -> list[weights.Checkpoint]:
     if not folder.is_dir():
         return []
@@ -223,7 +238,11 @@ def download(name: str, cache_dir: Path, ensure: Callable[..., str], **kwargs: A
         try:
             outcome = ensure(ckpt, cache_dir, **kwargs)
         except Exception as exc:  # DownloadError, CorruptCheckpoint, OSError, HTTP errors: one line per file
-            outcomes.append((ckpt.path, "FAILED: " + " ".join(str(exc).split())))
+            text = " ".join(str(exc).split())
+            if snap.optional(ckpt.path.rsplit("/", 1)[1]) and "HTTP 404" in text:
+                outcomes.append((ckpt.path, "absent"))  # not in this repository: the backend does without it
+            else:
+                outcomes.append((ckpt.path, "FAILED: " + text))
             return
         path = weights.location(ckpt, cache_dir)
         why = check_safetensors(path) if path.suffix == ".safetensors" else None
