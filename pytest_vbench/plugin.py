@@ -302,10 +302,10 @@ class VBenchSession:
         return self._runtime
 
 
-def _exit_reason(session: pytest.Session, status: int) -> str:
-    """Why pytest's exit status is not 0, in words."""
+def _exit_reason(session: pytest.Session, status: int, failed: int | None = None) -> str:
+    """Why pytest's exit status is not 0, in words (``failed``: distinct items with a failed report)."""
     if status == pytest.ExitCode.TESTS_FAILED:
-        return f"{session.testsfailed} item(s) failed"
+        return f"{session.testsfailed if failed is None else failed} item(s) failed"
     if status == pytest.ExitCode.INTERRUPTED:
         return "interrupted"
     try:
@@ -555,9 +555,12 @@ class ResultsPlugin:
     def __init__(self, vb: VBenchSession, results: Results):
         self.vb = vb
         self.results = results
+        self.failed_ids: set[str] = set()  # items with a failed report in any phase (counted once each)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect each item's result from its report (the same path with and without xdist)."""
+        if report.failed:
+            self.failed_ids.add(report.nodeid)
         has_result = False
         if report.when == "call":
             for key, value in getattr(report, "user_properties", ()):
@@ -614,7 +617,7 @@ class ResultsPlugin:
         summary["planned_partial"] = list(vb.planned_partial)
         verdict, vb.comparison = compare.verdict(summary, vb.thresholds, vb.baseline, vb.compare_settings,
                                                  vb.baseline_path)
-        decide(verdict, completeness, status, _exit_reason(session, status))
+        decide(verdict, completeness, status, _exit_reason(session, status, len(self.failed_ids)))
         if vb.comparison is not None:
             summary["comparison"] = vb.comparison.to_json()
         summary["verdict"] = verdict

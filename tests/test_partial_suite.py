@@ -81,6 +81,18 @@ def test_nfd_names_are_found_not_near_missed(tmp_path):
     assert len(cases[0].videos) == 1
 
 
+def test_short_progress_location_is_vbench_from_any_directory(pytester, flicker_videos, tmp_path):
+    """Without -v pytest prints the location relative to where it started: ``vbench``, not ``../../vbench``."""
+    root = tmp_path / "elsewhere"
+    root.mkdir()
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--rootdir", str(root), "--vbench-videos", str(flicker_videos),
+        "--vbench-dims", "temporal_flickering", "--vbench-suite", "present")
+    result.assert_outcomes(passed=3)
+    assert "../" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["vbench ... *"])
+
+
 def test_present_suite_end_to_end(pytester, flicker_videos, tmp_path):
     """Bundled suite, videos for 3 of its prompts: 3 items, the coverage in the report, the gate in JUnit."""
     out, junit = tmp_path / "r.json", tmp_path / "j.xml"
