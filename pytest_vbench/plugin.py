@@ -210,8 +210,14 @@ class VBenchSession:
 
         cache = opt("vbench_cache_dir") or config.getini("vbench_cache_dir")
         self.cache_dir = Path(os.path.expandvars(os.path.expanduser(cache))) if cache else default_cache_dir()
+        self.options = {"vqa": _vqa_options(config, extra.get("vqa", {}))} if any(
+            d.name == "vqa_score" for d in self.dims) else {}
         # what a baseline must share with this run; an incomparable baseline stops before any item runs
         self.identity = compare.identity([d.name for d in self.dims], self.cache_dir)
+        if "vqa" in self.options:  # which VQA snapshot, by content (its files are not table rows)
+            from .models.vqa.snapshots import identity_entry
+
+            self.identity["checkpoints"]["vqa_model"] = identity_entry(self.options["vqa"]["model"], self.cache_dir)
         if self.baseline is not None:
             try:
                 compare.check_comparable(self.baseline, {"suite": self.suite.describe(), "samples_per_prompt":
@@ -220,8 +226,6 @@ class VBenchSession:
             except compare.CompareError as exc:
                 raise pytest.UsageError(f"--vbench-baseline {baseline}: {exc}") from None
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
-        self.options = {"vqa": _vqa_options(config, extra.get("vqa", {}))} if any(
-            d.name == "vqa_score" for d in self.dims) else {}
         self._runtime: Runtime | None = None
         self.allow_partial = bool(opt("vbench_allow_partial"))
         self.tracker: Tracker | None = None

@@ -112,6 +112,16 @@ def test_plugin_yaml_templates_override_the_ini_ones(pytester, tmp_path):
         "--vbench-videos", str(VIDEOS), "--vbench-mode", "custom", "--vbench-dims", "vqa_score",
         "--vbench-cache-dir", str(cache), "--vbench-device", "cpu", "--vbench-json", str(out))
     result.assert_outcomes(passed=3)
-    got = {r["video"]: r["record"]["video_results"]
-           for r in json.loads(out.read_text(encoding="utf-8"))["dimensions"]["vqa_score"]["results"]}
+    rep = json.loads(out.read_text(encoding="utf-8"))
+    got = {r["video"]: r["record"]["video_results"] for r in rep["dimensions"]["vqa_score"]["results"]}
     assert got == pytest.approx(ref["results"], abs=1e-5)
+    # the report names the snapshot by content: a baseline scored with another one is refused before any item
+    assert rep["identity"]["checkpoints"]["vqa_model"].startswith(f"{TINY}:")
+    other = vqa.snapshot_dir(cache, "other")
+    tiny.write_qwen2_5_vl(other, seed=1)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--vbench-videos", str(VIDEOS), "--vbench-mode", "custom",
+        "--vbench-dims", "vqa_score", "--vbench-cache-dir", str(cache), "--vbench-vqa-model", "other",
+        "--vbench-device", "cpu", "--vbench-baseline", str(out))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*checkpoint digests differ: vqa_model*"])

@@ -271,3 +271,12 @@ def digests(name: str, cache_dir: Path) -> dict[str, str]:
         present = weights.location(c, cache_dir).is_file()
         out[c.path] = weights.file_digest(c, cache_dir)[0] if present else "absent"
     return out
+
+
+def identity_entry(name: str, cache_dir: Path) -> str:
+    """``<name>:<sha256 over the snapshot's files and their digests>`` for the run's identity, so that a
+    baseline scored with another snapshot (another model, or other bytes) is refused."""
+    import hashlib
+
+    listed = json.dumps(sorted(digests(name, cache_dir).items())).encode()
+    return f"{name}:{hashlib.sha256(listed).hexdigest()}"
