@@ -115,6 +115,10 @@ def test_plugin_yaml_templates_override_the_ini_ones(pytester, tmp_path):
     rep = json.loads(out.read_text(encoding="utf-8"))
     got = {r["video"]: r["record"]["video_results"] for r in rep["dimensions"]["vqa_score"]["results"]}
     assert got == pytest.approx(ref["results"], abs=1e-5)
+    # pytest-vbench gate reads the same config file and ignores its vqa: mapping
+    from pytest_vbench import cli
+
+    assert cli.main(["gate", str(out), "--config", str(cfg)]) == 0
     # the report names the snapshot by content: a baseline scored with another one is refused before any item
     assert rep["identity"]["checkpoints"]["vqa_model"].startswith(f"{TINY}:")
     other = vqa.snapshot_dir(cache, "other")

@@ -319,7 +319,8 @@ def test_plugin_missing_model_is_a_usage_error_before_any_item(pytester, tmp_pat
     assert result.ret == 4  # usage error
     result.stderr.fnmatch_lines(["*vqa_score needs the model 'qwen2.5-vl-7b'*",
                                  f"*Fetch it with:  pytest-vbench download --dims vqa_score --vqa-model "
-                                 f"qwen2.5-vl-7b --cache-dir {tmp_path}"])
+                                 f"qwen2.5-vl-7b --cache-dir {tmp_path} (the hub repository "
+                                 f"Qwen/Qwen2.5-VL-7B-Instruct at revision cc594898*"])
 
 
 def test_plugin_ini_templates_reach_the_workers(pytester, vqa_cache, tmp_path):

@@ -262,8 +262,12 @@ def preflight(options: VQAOptions, cache_dir: Path, lock: Path | None = None, fo
             reason = frame_option_problem(kind, options.fps)
             return f"vbench: vqa_score: model {options.model!r}: {reason}" if reason else None
         problem = f"{folder} lacks {', '.join(missing)}"
+    from .snapshots import SNAPSHOTS
+
+    snap = SNAPSHOTS.get(options.model)
+    source = f" (the hub repository {snap.repo} at revision {snap.revision})" if snap else ""
     return (f"vbench: vqa_score needs the model {options.model!r} in the cache: {problem}.\n"
-            f"Fetch it with:  {download_hint(options.model, cache_dir)}\n"
+            f"Fetch it with:  {download_hint(options.model, cache_dir)}{source}\n"
             f"(or choose another with --vbench-vqa-model / ini vbench_vqa_model; known: {', '.join(MODELS)})")
 
 
