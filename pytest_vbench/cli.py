@@ -294,17 +294,15 @@ def run_lock(args: argparse.Namespace) -> int:
             failed += 1
             continue
         digest, _ = weights.file_digest(c, cache, force=True)
-        official = c.sha256 or None
-        differs = (official is not None and digest != official) or \
-            (c.sha256_prefix is not None and not digest.startswith(c.sha256_prefix))
+        published = weights.published_mismatch(c, path, digest)
+        differs = published is not None
         if differs and not args.accept_unofficial:
-            print(f"pytest-vbench lock: {path} has sha256 {digest}, which differs from the published sha256 "
-                  f"{official or (c.sha256_prefix or '') + '...'}: not recorded (--accept-unofficial records it)",
-                  file=sys.stderr)
+            print(f"pytest-vbench lock: {path} has sha256 {digest}, which differs from the published {published}: "
+                  f"not recorded (--accept-unofficial records it)", file=sys.stderr)
             failed += 1
             continue
         entries[c.path] = weights.LockEntry(path.stat().st_size, digest, unofficial=differs)
-        kind = "unofficial" if differs else "published" if official else "unpinned"
+        kind = "unofficial" if differs else "published" if c.pinned else "unpinned"
         print(f"{kind:<10} {digest[:16]}  {path.stat().st_size:>14,}  {c.path}")
     if failed:
         print(f"pytest-vbench lock: {failed} file(s) not recorded; {out} left unchanged", file=sys.stderr)
