@@ -121,7 +121,7 @@ def run_download(args: argparse.Namespace) -> int:
 def _pin_source(c: Any, lock: dict[str, Any]) -> str:
     """Where a file's expected digest comes from, also when the file is missing (check() says so only for a
     present file)."""
-    return "lock" if c.path in lock else "published" if c.sha256 else "name prefix" if c.sha256_prefix else "unpinned"
+    return "lock" if c.path in lock else "published" if c.pinned else "name prefix" if c.sha256_prefix else "unpinned"
 
 
 def _vqa_model(args: argparse.Namespace, dims: list[str]) -> str | None:
