@@ -104,7 +104,9 @@ SNAPSHOTS: dict[str, Snapshot] = {s.name: s for s in (
     # 0.89 B parameters: one file under transformers' default 5 GB shard size
     Snapshot("llava-onevision-qwen2-0.5b-ov", "llava-hf/llava-onevision-qwen2-0.5b-ov-hf", "llava_onevision",
              weights=SINGLE),
-    Snapshot("internvl3-8b", "OpenGVLab/InternVL3-8B-hf", "internvl"),
+    Snapshot("internvl3-8b", "OpenGVLab/InternVL3-8B-hf", "internvl",
+             revision="259a3b64a14623c0ec91a045cb43f7c5af5fa6af",
+             revision_source="pinned revisions and Hugging Face cache snapshot paths in several public repositories"),
     Snapshot("internvl3-14b", "OpenGVLab/InternVL3-14B-hf", "internvl"),
     Snapshot("internvl3-78b", "OpenGVLab/InternVL3-78B-hf", "internvl"),
 )}
