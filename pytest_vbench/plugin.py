@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from .keywords import SpacedKeywords, prompt_keyword
 
 if TYPE_CHECKING:
     from .compare import Comparison
@@ -332,7 +333,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from .ci_surfaces import NearMissHint
 
     config.pluginmanager.register(NearMissHint(), "vbench-near-miss")
-    _rewrite_keyword(config)
+    config.pluginmanager.register(SpacedKeywords(), "vbench-keywords")  # -k "temporal_flickering and stop sign"
     from . import signals
 
     signals.install()  # SIGTERM (a CI cancel) behaves like Ctrl-C, in the controller and in xdist workers
@@ -409,37 +410,6 @@ def _preflight(session: VBenchSession) -> None:
 _KEY = pytest.StashKey["VBenchSession"]()
 
 
-def _rewrite_keyword(config: pytest.Config) -> None:
-    """Let ``-k "temporal_flickering and stop sign"`` work: words separated by spaces become one keyword.
-
-    pytest's ``-k`` grammar has no spaces inside a keyword, so ``stop sign`` would be a syntax
-    error. Runs of plain words (no and/or/not) are joined with ``_`` and every vbench item carries its
-    prompt with underscores as a keyword. Expressions that were already valid are unchanged.
-    """
-    expr = getattr(config.option, "keyword", "") or ""
-    if not expr.strip():
-        return
-    tokens = re.split(r"(\(|\)|\s+)", expr)
-    out: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if run:
-            out.append("_".join(run))
-            run.clear()
-
-    for tok in tokens:
-        if not tok or tok.isspace():
-            continue
-        if tok in ("(", ")") or tok in ("and", "or", "not"):
-            flush()
-            out.append(tok)
-        else:
-            run.append(tok)
-    flush()
-    config.option.keyword = " ".join(out)
-
-
 # --------------------------------------------------------------------------------------- collection
 class VBenchSuiteNode(pytest.Collector):
     """The root of the generated items (node id ``vbench``)."""
@@ -450,8 +420,7 @@ class VBenchSuiteNode(pytest.Collector):
             # an explicit nodeid keeps --lf working: pytest >= 9 compares parsed ids ("name[params]")
             item = VBenchItem.from_parent(self, name=case.item_name, nodeid=f"vbench::{case.item_name}", case=case)
             item.add_marker(pytest.mark.vbench)
-            item.extra_keyword_matches.update({case.dimension, case.dim.group,
-                                               re.sub(r"\s+", "_", case.prompt)})
+            item.extra_keyword_matches.update({case.dimension, case.dim.group, prompt_keyword(case.prompt)})
             yield item
 
 
