@@ -115,15 +115,13 @@ def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
 
 
-def _vqa_options(config: pytest.Config) -> dict[str, Any]:
-    """The vqa_score options as plain JSON (a usage error when invalid)."""
-    from .models.vqa import VQAOptions
+def _vqa_options(config: pytest.Config, yaml: dict[str, str]) -> dict[str, Any]:
+    """The vqa_score options as plain JSON: command line, then YAML ``vqa:``, then ini (a usage error when invalid)."""
+    from .models.vqa import CONFIG_KEYS, combine
 
-    ini = config.getini
     try:
-        return VQAOptions.parse(config.getoption("vbench_vqa_model") or ini("vbench_vqa_model"),
-                                ini("vbench_vqa_question"), ini("vbench_vqa_answer"), ini("vbench_vqa_fps"),
-                                ini("vbench_vqa_frames")).to_json()
+        return combine({k: config.getini(f"vbench_vqa_{k}") for k in CONFIG_KEYS}, yaml,
+                       config.getoption("vbench_vqa_model")).to_json()
     except ValueError as exc:
         raise pytest.UsageError(f"vqa_score: {exc}") from None
 
@@ -213,8 +211,14 @@ class VBenchSession:
 
         cache = opt("vbench_cache_dir") or config.getini("vbench_cache_dir")
         self.cache_dir = Path(os.path.expandvars(os.path.expanduser(cache))) if cache else default_cache_dir()
+        self.options = {"vqa": _vqa_options(config, extra.get("vqa", {}))} if any(
+            d.name == "vqa_score" for d in self.dims) else {}
         # what a baseline must share with this run; an incomparable baseline stops before any item runs
         self.identity = compare.identity([d.name for d in self.dims], self.cache_dir)
+        if "vqa" in self.options:  # which VQA snapshot, by content (its files are not table rows)
+            from .models.vqa.snapshots import identity_entry
+
+            self.identity["checkpoints"]["vqa_model"] = identity_entry(self.options["vqa"]["model"], self.cache_dir)
         if self.baseline is not None:
             try:
                 compare.check_comparable(self.baseline, {"suite": self.suite.describe(), "samples_per_prompt":
@@ -223,7 +227,6 @@ class VBenchSession:
             except compare.CompareError as exc:
                 raise pytest.UsageError(f"--vbench-baseline {baseline}: {exc}") from None
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
-        self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
         self._runtime: Runtime | None = None
         self.allow_partial = bool(opt("vbench_allow_partial"))
         self.tracker: Tracker | None = None
@@ -397,7 +400,9 @@ def _preflight(session: VBenchSession) -> None:
     if "vqa" in session.options:
         from .models.vqa import VQAOptions, preflight
 
-        problem = preflight(VQAOptions(**session.options["vqa"]), session.cache_dir)
+        problem = preflight(VQAOptions(**session.options["vqa"]), session.cache_dir,
+                            lock=weights.find_lock(session.config.rootpath),
+                            force=session.config.getoption("vbench_verify_checkpoints"))
         if problem:
             raise pytest.UsageError(problem)
 
