@@ -125,7 +125,8 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
                              "recognize-anything commit a181c40, the file's last change on main; the same pointer "
                              "is in huggingface.co/xinyu1205/recognize_anything_model commit 2dd9b40"),
     Checkpoint("grit_model/grit_b_densecap_objectdet.pth",
-               "https://datarelease.blob.core.windows.net/grit/models/grit_b_densecap_objectdet.pth",
+               # VBench's own copy: the Azure original (datarelease.blob.core.windows.net) answers 409 now
+               f"{HF}/OpenGVLab/VBench_Used_Models/resolve/main/grit_b_densecap_objectdet.pth",
                "53b6e9b3fd948eac55b574c9b6f94ad0743dff46ba449df7ac2d33009ee92ef1", 417_381_733, ("grit",),
                digest_source="Git LFS details of huggingface.co/OpenGVLab/VBench_Used_Models/blob/main/"
                              "grit_b_densecap_objectdet.pth (commit 83290ee, 417 MB); the same sha256 in the "
@@ -531,6 +532,7 @@ def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Pa
     if lock is not None:  # the loaders of this process and of its xdist workers use the same lock file
         os.environ[LOCK_ENV] = str(lock.resolve())
     lines = []
+    fake, fake_files = (Path(cache_dir) / FAKE_MARKER).is_file(), 0
     optional = [d for d in optional or [] if d in dims]  # dims whose optional families this run loads
     for c in for_dimensions(dims, optional):
         users = ", ".join(d for d in dims if _families(d, d in optional) & set(c.families))
@@ -539,8 +541,13 @@ def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Pa
             lines.append(f"  missing  {st.path}  (needed by {users})")
         elif not st.ok:
             lines.append(f"  {st.state:<8} {st.path}  (needed by {users}): {st.detail}; delete it and download again")
+        elif st.state == "unofficial" and fake:
+            fake_files += 1  # expected in a dry run: one summary line below instead of one per file
         elif st.state == "unofficial":
             (warn or _stderr)(f"vbench: {st.detail}")
+    if fake_files:
+        (warn or _stderr)(f"vbench: {fake_files} file(s) of the FAKE cache {cache_dir} are not the official "
+                          f"ones (accepted: {FAKE_MARKER} written by `pytest-vbench fake-cache`)")
     if not lines:
         return None
     return (f"vbench: checkpoints missing or damaged in the cache {cache_dir}:\n" + "\n".join(lines) +

@@ -126,13 +126,56 @@ def test_score_case_fails_only_the_videos_a_model_error_hits(scorer, monkeypatch
     out = dim.score_case(videos, SimpleNamespace(prompt="a red car"), runtime)
     assert isinstance(out[1], VideoError) and "missing.mp4" in str(out[1]) and 0 < out[0].sum < 1
 
-    def boom(frames, prompt):
+    def boom(frames, prompt, **kwargs):
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(scorer, "score_many", boom)
     out = dim.score_case(videos, SimpleNamespace(prompt="a red car"), runtime)
     assert isinstance(out[0], RuntimeError) and "out of memory" in str(out[0]) and "road-0.mp4" in str(out[0])
     assert isinstance(out[1], VideoError)
+
+
+def test_a_model_error_fails_only_the_video_or_the_batch_it_hit(scorer, monkeypatch):
+    """One at a time (CPU) a model error fails its own video; batched (accelerators) the videos of its batch."""
+    from types import SimpleNamespace
+
+    from pytest_vbench.dimensions import vqa_score as dim
+
+    paths = sorted(VIDEOS.iterdir())  # two red-car clips of one shape, two others
+    videos = [SimpleNamespace(path=p) for p in paths]
+    runtime = SimpleNamespace(model=lambda family: scorer, decoded=lambda path, decoder, load, **kw: load())
+    frames = [scorer.frames(p) for p in paths]
+    prompt = SimpleNamespace(prompt="a red car driving on a road")
+    good = [scorer.score(f, prompt.prompt) for f in frames]
+    real_score, real_batch = scorer.score, scorer.backend.p_answer_batch
+    victim = 2  # one of the two clips that are not the red-car pair
+
+    def score(f, text):
+        if f is frames[victim]:
+            raise RuntimeError("CUDA out of memory")
+        return real_score(f, text)
+
+    monkeypatch.setattr(scorer, "score", score)
+    runtime.decoded = lambda path, decoder, load, **kw: frames[paths.index(path)]
+    out = dim.score_case(videos, prompt, runtime)
+    assert isinstance(out[victim], RuntimeError) and "CUDA out of memory" in str(out[victim])
+    assert str(paths[victim]) in str(out[victim])
+    assert [o.sum for i, o in enumerate(out) if i != victim] == [g for i, g in enumerate(good) if i != victim]
+
+    def batch(fs, question, answer):
+        if len(fs) == 2:
+            raise RuntimeError("CUDA out of memory (batch of 2)")
+        return real_batch(fs, question, answer)
+
+    monkeypatch.setattr(scorer, "score", real_score)
+    monkeypatch.setattr(scorer.backend, "p_answer_batch", batch)
+    many = scorer.score_many(frames, prompt.prompt, batch=True, capture=True)
+    failed = [i for i, m in enumerate(many) if isinstance(m, Exception)]
+    assert len(failed) == 2 and {tuple(frames[i].shape) for i in failed} == {tuple(frames[failed[0]].shape)}
+    assert [m for m in many if not isinstance(m, Exception)] == pytest.approx(
+        [g for i, g in enumerate(good) if i not in failed], abs=bar("vqa_score"), rel=0)
+    with pytest.raises(RuntimeError, match="batch of 2"):
+        scorer.score_many(frames, prompt.prompt, batch=True)
 
 
 # ------------------------------------------------------------------------------------- options
@@ -150,7 +193,7 @@ def test_options_parse_and_refuse_bad_values():
 
 def test_preflight_names_the_missing_model_and_the_command(tmp_path, vqa_cache):
     text = vqa.preflight(vqa.VQAOptions(), tmp_path)
-    assert "qwen2.5-vl-7b" in text and "huggingface-cli download Qwen/Qwen2.5-VL-7B-Instruct" in text
+    assert "qwen2.5-vl-7b" in text and "pytest-vbench download --dims vqa_score --vqa-model qwen2.5-vl-7b" in text
     assert str(tmp_path / "vqa_model" / "qwen2.5-vl-7b") in text
     assert vqa.preflight(vqa.VQAOptions(model=TINY), vqa_cache) is None
     partial = tmp_path / "vqa_model" / "partial"
@@ -228,7 +271,9 @@ def test_plugin_missing_model_is_a_usage_error_before_any_item(pytester, tmp_pat
                   "--vbench-cache-dir", tmp_path)
     assert result.ret == 4  # usage error
     result.stderr.fnmatch_lines(["*vqa_score needs the model 'qwen2.5-vl-7b'*",
-                                 "*huggingface-cli download Qwen/Qwen2.5-VL-7B-Instruct*"])
+                                 f"*Fetch it with:  pytest-vbench download --dims vqa_score --vqa-model "
+                                 f"qwen2.5-vl-7b --cache-dir {tmp_path} (the hub repository "
+                                 f"Qwen/Qwen2.5-VL-7B-Instruct at revision cc594898*"])
 
 
 def test_plugin_ini_templates_reach_the_workers(pytester, vqa_cache, tmp_path):
