@@ -102,8 +102,10 @@ def test_present_suite_end_to_end(pytester, flicker_videos, tmp_path):
         "-v", "--vbench-progress", "always", "-o", "vbench_progress_interval=0")
     result.assert_outcomes(passed=3)
     assert result.stdout.str().count("../vbench") == 0  # node ids print as they are from any directory
-    result.stdout.fnmatch_lines(["vbench::temporal_flickering[[]a toilet, frozen in time[]] PASSED*",
-                                 "    a toilet, frozen in time-0.mp4  *s",  # verbose: a line per video
+    result.stdout.fnmatch_lines(["vbench::temporal_flickering[[]a toilet, frozen in time[]] ",
+                                 "    a toilet, frozen in time-0.mp4  *s",  # verbose: a line per video, live
+                                 "    a toilet, frozen in time-4.mp4  *s",
+                                 "vbench::temporal_flickering[[]a toilet, frozen in time[]] PASSED*",
                                  "vbench: 2/3 items, 10/15 videos, * videos/s, ETA temporal_flickering *",
                                  "vbench: 3/3 items, 15/15 videos, * videos/s"])
     total = len(S.standard_cases(S.load_suite(), FLICKER, tmp_path / "none"))

@@ -41,6 +41,7 @@ def submodules_for(dimension: str, cache: Path) -> dict:
         "human_action": [f"{c}/umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth"],
         "temporal_style": {"pretrain": f"{c}/ViCLIP/ViClip-InternVid-10M-FLT.pth"},
         "overall_consistency": {"pretrain": f"{c}/ViCLIP/ViClip-InternVid-10M-FLT.pth"},
+        "scene": {"pretrained": f"{c}/caption_model/tag2text_swin_14m.pth", "image_size": 384, "vit": "swin_b"},
         "subject_consistency": {"repo_or_dir": f"{c}/dino_model/facebookresearch_dino_main/",
                                 "path": f"{c}/dino_model/dino_vitbase16_pretrain.pth",
                                 "model": "dino_vitb16", "source": "local", "read_frame": False},
@@ -67,6 +68,26 @@ def full_info_for(dimension: str, videos: list[Path], aux: dict | None = None) -
     return entries
 
 
+def offline_bert(cache: Path, tmp: Path) -> None:
+    """vbench 0.1.5's Tag2Text asks transformers for the hub name ``bert-base-uncased`` (tokenizer and the
+    tag head's ``BertModel.from_pretrained``): expose ``<cache>/bert_model/bert-base-uncased`` under that
+    name through a throw-away offline hub cache. The tag head's weights all come from the Tag2Text
+    checkpoint, so an empty ``pytorch_model.bin`` satisfies ``from_pretrained``."""
+    import torch
+
+    bert = cache / "bert_model" / "bert-base-uncased"
+    snap = tmp / "hf" / "hub" / "models--bert-base-uncased" / "snapshots" / ("0" * 40)
+    snap.mkdir(parents=True)
+    (snap.parents[1] / "refs").mkdir()
+    (snap.parents[1] / "refs" / "main").write_text("0" * 40)
+    for f in bert.iterdir():
+        (snap / f.name).symlink_to(f.resolve())
+    if not (snap / "pytorch_model.bin").exists():
+        torch.save({}, snap / "pytorch_model.bin")
+    os.environ.update(HF_HOME=str(tmp / "hf"), HF_HUB_CACHE=str(tmp / "hf" / "hub"), HF_HUB_OFFLINE="1",
+                      TRANSFORMERS_OFFLINE="1")
+
+
 def versions() -> dict:
     out = {"python": sys.version.split()[0]}
     for dist in ("vbench", "torch", "torchvision", "numpy", "opencv-python", "opencv-python-headless",
@@ -91,6 +112,9 @@ def main() -> None:
     ap.add_argument("--aux", help="JSON auxiliary_info[dimension] given to every entry, e.g. "
                                   "'{\"appearance_style\": \"oil painting\"}'")
     args = ap.parse_args()
+    # vbench.utils reads VBENCH_CACHE_DIR at import time (the ViCLIP vocabulary, the bert folder)
+    if args.cache_dir:
+        os.environ["VBENCH_CACHE_DIR"] = str(Path(args.cache_dir).resolve())
 
     import torch
 
@@ -100,9 +124,15 @@ def main() -> None:
     aux = json.loads(args.aux) if args.aux else None
     entries = (json.loads(Path(args.full_info).read_text()) if args.full_info
                else full_info_for(args.dimension, videos, aux))
-    module = importlib.import_module(f"vbench.{args.dimension}")
-    compute = getattr(module, f"compute_{args.dimension}")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.dimension == "scene":  # before transformers is imported: it reads the hub paths at import
+            offline_bert(Path(args.cache_dir), Path(tmp))
+            # vbench/scene.py calls generate() without torch.no_grad(): the autograd graph of Swin-B, the tag
+            # head and the tag encoder for 16 frames takes ~18 GB on the CPU (OOM here). Disabling autograd
+            # changes no value; it lowers the official side's memory and time, never ours.
+            torch.set_grad_enabled(False)
+        module = importlib.import_module(f"vbench.{args.dimension}")
+        compute = getattr(module, f"compute_{args.dimension}")
         subs = submodules_for(args.dimension, Path(args.cache_dir))
         if args.dimension == "subject_consistency":
             # DINO's hub entry fetches its weights with load_state_dict_from_url: serve our file from a

@@ -23,6 +23,7 @@ from .checkpoint import (
     CheckpointError,
     check_keys,
     load_state_dict,
+    no_random_init,
     read_archive_tensors,
     resolve,
 )
@@ -56,7 +57,10 @@ def build(state: dict, device: str = "cpu", path: Path | None = None, fp16: bool
     if fp16 is None:
         fp16 = not device.startswith("cpu")
     try:
-        model = build_model_from_openai_state_dict(dict(state), cast_dtype=torch.float16 if fp16 else None)
+        # open_clip loads the state dict strictly right after building: the random initial weights it would
+        # draw first are never used (skipping them saves ~40 % of a ViT-B/32 load on the CPU)
+        with no_random_init():
+            model = build_model_from_openai_state_dict(dict(state), cast_dtype=torch.float16 if fp16 else None)
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: not an OpenAI CLIP state dict ({type(exc).__name__}: {exc})") from None
     model = model.to(device)
