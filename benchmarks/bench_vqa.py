@@ -9,6 +9,11 @@ the snapshot, seconds per video (frames + model), and the peak RSS. These are th
 they say what the fast tests cost, not what a real 7B model costs (see docs/dimensions/vqa_score.md).
 
     python benchmarks/bench_vqa.py --threads 1 --repeat 2
+
+``--batch 1,2,4,8`` measures instead what batching buys on CPU: each video's frames are taken once, then
+``B`` copies of them are scored one at a time and in one forward pass (``VQAScorer.score_many`` with
+``batch=True``, as on an accelerator); it prints seconds per video both ways and the largest difference
+between the two sets of numbers.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="score the videos this many times")
     ap.add_argument("--backend", choices=sorted(WRITERS), default="qwen")
+    ap.add_argument("--batch", default="", help="comma-separated batch sizes: measure batched against one at a time")
     args = ap.parse_args()
     import torch
 
@@ -53,6 +59,9 @@ def main() -> None:
 
         scorer = vqa.load(Rt())
         t2 = time.perf_counter()
+        if args.batch:
+            bench_batches(scorer, videos, [int(b) for b in args.batch.split(",")], args.repeat, label, args.threads)
+            return
         frames_s = model_s = 0.0
         for _ in range(args.repeat):
             for v in videos:
@@ -71,6 +80,31 @@ def main() -> None:
     print(f"model per video    {model_s / n:7.3f} s")
     print(f"total per video    {(frames_s + model_s) / n:7.3f} s")
     print(f"peak RSS           {rss:7.0f} MiB")
+
+
+def bench_batches(scorer, videos: list[Path], sizes: list[int], repeat: int, label: str, threads: int) -> None:
+    """Seconds per video scoring B copies of each video's frames one at a time and in one pass."""
+    frames = [(scorer.frames(v), re.sub(r"-\d+$", "", v.stem)) for v in videos]
+    scorer.score(*frames[0])  # warm-up
+    print(f"tiny {label}, CPU, {threads} thread(s), {len(videos)} videos x {repeat} repeat(s)")
+    print(f"{'batch':>5} {'one at a time s/video':>22} {'batched s/video':>16} {'speed-up':>9} {'max |diff|':>11}")
+    for size in sizes:
+        scorer.max_batch = size
+        single = batched = 0.0
+        diff = 0.0
+        for _ in range(repeat):
+            for f, prompt in frames:
+                copies = [f] * size
+                a = time.perf_counter()
+                one = scorer.score_many(copies, prompt, batch=False)
+                b = time.perf_counter()
+                many = scorer.score_many(copies, prompt, batch=True)
+                c = time.perf_counter()
+                single += b - a
+                batched += c - b
+                diff = max(diff, *(abs(x - y) for x, y in zip(one, many)))
+        n = size * len(frames) * repeat
+        print(f"{size:>5} {single / n:>22.4f} {batched / n:>16.4f} {single / batched:>8.2f}x {diff:>11.1e}")
 
 
 if __name__ == "__main__":

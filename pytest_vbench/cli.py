@@ -37,7 +37,8 @@ def run_list(args: argparse.Namespace) -> int:
     cache = _cache_dir(args.cache_dir)
     dims: list[dict[str, Any]] = []
     for d in DIMENSIONS.values():
-        ckpts = [c.path for c in weights.for_dimensions([d.name])]
+        ckpts = [c.path for c in weights.for_dimensions([d.name])] or (
+            ["vqa_model/<--vbench-vqa-model>/ (a Hugging Face snapshot)"] if "vqa" in d.families else [])
         dims.append({"name": d.name, "group": d.group, "implemented": d.implemented, "unit": d.unit,
                      "folder": d.folder, "custom_mode": d.custom_mode, "checkpoints": ckpts})
     try:
@@ -47,11 +48,11 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"pytest-vbench list: {exc}", file=sys.stderr)
         return 2
     files: list[dict[str, Any]] = []
-    for c in weights.CHECKPOINTS:
+    for c in [*weights.CHECKPOINTS, *_vqa_rows(cache)]:
         st = weights.check(c, cache, lock=lock)
         p = st.path
         files.append({"path": c.path, "location": str(p), "state": st.state, "size": st.size,
-                      "pinned": st.source or "unpinned", "verified": st.state == "verified",
+                      "pinned": st.source or _pin_source(c, lock), "verified": st.state == "verified",
                       "detail": st.detail, "dimensions": weights.dims_needing(c)})
     if args.json:
         print(json.dumps({"cache_dir": str(cache), "lock_file": str(lock_path) if lock_path else None,
@@ -78,6 +79,8 @@ def _add_download(p: argparse.ArgumentParser) -> None:
                         "redirect from https to http")
     p.add_argument("--verify", action="store_true", help="hash files already present again (normally once per "
                                                          "file state)")
+    p.add_argument("--vqa-model", metavar="NAME", help="vqa_score: the model snapshot to fetch into "
+                   "<cache>/vqa_model/NAME/ (default qwen2.5-vl-7b; only with --dims naming vqa_score)")
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -91,9 +94,19 @@ def run_download(args: argparse.Namespace) -> int:
         print(f"pytest-vbench download: {exc}", file=sys.stderr)
         return 2
     cache = _cache_dir(args.cache_dir)
+    vqa_model = _vqa_model(args, dims)
+    if vqa_model is None:
+        return 2
     try:
         outcomes = download.download(dims, cache, progress=not args.quiet, allow_http=args.allow_http,
                                      lock=weights.find_lock(), verify_hash=args.verify)
+        if vqa_model:  # vqa_score's snapshot: the fixed files, then the shards its index names
+            from .models.vqa import snapshots
+
+            lock_path = weights.find_lock()
+            outcomes += snapshots.download(vqa_model, cache, download.ensure, progress=not args.quiet,
+                                           allow_http=args.allow_http, verify_hash=args.verify,
+                                           lock=weights.read_lock(lock_path) if lock_path else {})
     except (weights.LockFileError, download.DownloadError) as exc:
         print(f"pytest-vbench download: {exc}", file=sys.stderr)
         return 2
@@ -103,6 +116,41 @@ def run_download(args: argparse.Namespace) -> int:
     print(f"cache {cache}: {len(outcomes) - len(failed)} ok, {len(failed)} failed"
           + (f" ({', '.join(failed)})" if failed else ""))
     return 1 if failed else 0
+
+
+def _pin_source(c: Any, lock: dict[str, Any]) -> str:
+    """Where a file's expected digest comes from, also when the file is missing (check() says so only for a
+    present file)."""
+    return "lock" if c.path in lock else "published" if c.pinned else "name prefix" if c.sha256_prefix else "unpinned"
+
+
+def _vqa_model(args: argparse.Namespace, dims: list[str]) -> str | None:
+    """The VQA snapshot to fetch ("" for none; None after printing a usage error).
+
+    Only when ``--dims`` names vqa_score: a bare ``download`` fetches the VBench 1.0 checkpoints, never
+    a 16 GB video-language model nobody asked for.
+    """
+    from .models.vqa import VQAOptions
+
+    named = bool(args.dims) and "vqa_score" in dims
+    if args.vqa_model and not named:
+        print("pytest-vbench download: --vqa-model needs --dims naming vqa_score", file=sys.stderr)
+        return None
+    if not named:
+        return ""
+    try:
+        return VQAOptions.parse(args.vqa_model).model
+    except ValueError as exc:
+        print(f"pytest-vbench download: --vqa-model: {exc}", file=sys.stderr)
+        return None
+
+
+def _vqa_rows(cache: Path, model: str | None = None) -> list[Any]:
+    """Checkpoint rows of the VQA snapshots: ``model``'s, or the default model's and every folder's in the cache."""
+    from .models.vqa import DEFAULT_MODEL, snapshots
+
+    names = [model] if model else sorted({DEFAULT_MODEL, *snapshots.present_models(cache)})
+    return [r for n in names for r in snapshots.rows(n, cache)]
 
 
 def _add_gate_options(p: argparse.ArgumentParser) -> None:
@@ -197,6 +245,8 @@ def _add_lock(p: argparse.ArgumentParser) -> None:
                    help="lock file to write (default $VBENCH_CHECKPOINT_LOCK or ./vbench-checkpoints.lock)")
     p.add_argument("--accept-unofficial", action="store_true",
                    help="record files whose sha256 differs from the published one (your own fine-tunes)")
+    p.add_argument("--vqa-model", metavar="NAME", help="vqa_score: record this snapshot's files (default: every "
+                   "snapshot folder in <cache>/vqa_model/)")
 
 
 def run_lock(args: argparse.Namespace) -> int:
@@ -208,11 +258,21 @@ def run_lock(args: argparse.Namespace) -> int:
 
     cache = _cache_dir(args.cache_dir)
     try:
-        rows = weights.for_dimensions([d.name for d in parse_list(args.dims)]) if args.dims else \
-            list(weights.CHECKPOINTS)
+        dims = [d.name for d in parse_list(args.dims)] if args.dims else None
     except UnknownDimension as exc:
         print(f"pytest-vbench lock: {exc}", file=sys.stderr)
         return 2
+    rows = weights.for_dimensions(dims) if dims is not None else list(weights.CHECKPOINTS)
+    required = {r.path for r in rows} if dims is not None else set()  # missing ones fail the command
+    if dims is None or "vqa_score" in dims or args.vqa_model:  # the VQA snapshots' files
+        from .models.vqa import DEFAULT_MODEL, snapshots
+
+        names = [args.vqa_model] if args.vqa_model else snapshots.present_models(cache) or (
+            [DEFAULT_MODEL] if dims else [])  # --dims vqa_score with no snapshot: its files are missing
+        vqa_rows = [r for n in names for r in snapshots.lock_rows(n, cache)]
+        rows += vqa_rows
+        if args.vqa_model or dims is not None:  # the snapshot asked for must be complete
+            required |= {r.path for r in vqa_rows}
     out = Path(args.output or os.environ.get(weights.LOCK_ENV) or weights.LOCK_FILE)
     try:
         entries = weights.read_lock(out) if out.is_file() else {}
@@ -223,7 +283,7 @@ def run_lock(args: argparse.Namespace) -> int:
     for c in rows:
         path = weights.location(c, cache)
         if not path.is_file():
-            if args.dims:
+            if c.path in required:
                 print(f"pytest-vbench lock: {path} is missing", file=sys.stderr)
                 failed += 1
             continue
@@ -234,17 +294,15 @@ def run_lock(args: argparse.Namespace) -> int:
             failed += 1
             continue
         digest, _ = weights.file_digest(c, cache, force=True)
-        official = c.sha256 or None
-        differs = (official is not None and digest != official) or \
-            (c.sha256_prefix is not None and not digest.startswith(c.sha256_prefix))
+        published = weights.published_mismatch(c, path, digest)
+        differs = published is not None
         if differs and not args.accept_unofficial:
-            print(f"pytest-vbench lock: {path} has sha256 {digest}, which differs from the published sha256 "
-                  f"{official or (c.sha256_prefix or '') + '...'}: not recorded (--accept-unofficial records it)",
-                  file=sys.stderr)
+            print(f"pytest-vbench lock: {path} has sha256 {digest}, which differs from the published {published}: "
+                  f"not recorded (--accept-unofficial records it)", file=sys.stderr)
             failed += 1
             continue
         entries[c.path] = weights.LockEntry(path.stat().st_size, digest, unofficial=differs)
-        kind = "unofficial" if differs else "published" if official else "unpinned"
+        kind = "unofficial" if differs else "published" if c.pinned else "unpinned"
         print(f"{kind:<10} {digest[:16]}  {path.stat().st_size:>14,}  {c.path}")
     if failed:
         print(f"pytest-vbench lock: {failed} file(s) not recorded; {out} left unchanged", file=sys.stderr)

@@ -215,7 +215,7 @@ def identity(dims: list[str], cache_dir: Path | None = None, precision: str = "f
 
     manifest = weights.read_manifest(cache_dir) if cache_dir is not None else {}
     ckpts = {}
-    for c in weights.for_dimensions(dims):
+    for c in weights.for_dimensions(dims, optional=True):  # RAFT too: it picks temporal_flickering's videos
         ckpts[c.path] = (manifest.get(c.path) or {}).get("sha256") or c.sha256
     out: dict[str, Any] = {"pytest_vbench": _version(), "precision": precision,
            "implementations": {d: _module_digest(DIMENSIONS[d].module_name) for d in dims},

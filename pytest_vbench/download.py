@@ -230,7 +230,7 @@ def _content_range(value: str) -> tuple[int | None, int | None]:
 
 
 def fetch(url: str, dest: Path, *, sha256: str | None = None, sha256_prefix: str | None = None,
-          retries: int = 4, timeout: float = 60.0, progress: bool = True, allow_http: bool = False,
+          git_blob_sha1: str | None = None, retries: int = 4, timeout: float = 60.0, progress: bool = True, allow_http: bool = False,
           context: Any = None, backoff: float = 0.2) -> Path:
     """Download ``url`` to ``dest`` atomically (``dest.part``, checked, then renamed).
 
@@ -272,6 +272,10 @@ def fetch(url: str, dest: Path, *, sha256: str | None = None, sha256_prefix: str
         _discard(part)
         raise DownloadError(f"{url}: sha256 mismatch (got {digest[:16]}..., expected "
                             f"{(sha256 or sha256_prefix or '')[:16]}...); the file was discarded")
+    if git_blob_sha1 and (blob := weights.git_blob_sha1_of(part)) != git_blob_sha1:
+        _discard(part)
+        raise DownloadError(f"{url}: Git blob SHA-1 mismatch (got {blob[:16]}..., expected {git_blob_sha1[:16]}...); "
+                            f"the file was discarded")
     os.replace(part, dest)
     _meta_path(part).unlink(missing_ok=True)
     dest.with_name(dest.name + ".done").write_text(
@@ -321,7 +325,8 @@ def ensure(ckpt: weights.Checkpoint, cache_dir: Path, *, progress: bool = True, 
                 archive.unlink(missing_ok=True)
                 archive.with_name(archive.name + ".done").unlink(missing_ok=True)
         else:
-            fetch(ckpt.url, dest, sha256=want, sha256_prefix=prefix, progress=progress, allow_http=allow_http,
+            fetch(ckpt.url, dest, sha256=want, sha256_prefix=prefix,
+                  git_blob_sha1=None if entry else ckpt.git_blob_sha1, progress=progress, allow_http=allow_http,
                   context=context, retries=retries, backoff=backoff)
         digest = weights.sha256_of(dest)
         weights.record_manifest(cache_dir, ckpt.path, dest.stat().st_size, digest, dest)

@@ -73,8 +73,9 @@ def parse_threshold(spec: str, where: str = "--vbench-fail-under") -> Threshold:
 
 
 def load_config(path: str | Path) -> tuple[list[Threshold], dict[str, Any]]:
-    """Read a YAML config: ``fail_under: {name: percent}``, optional ``baseline``, ``max_regression`` and the
-    comparison keys of :mod:`pytest_vbench.compare` (``max_drop``, ``confidence``, ``resamples``)."""
+    """Read a YAML config: ``fail_under: {name: percent}``, optional ``baseline``, ``max_regression``, the
+    comparison keys of :mod:`pytest_vbench.compare` (``max_drop``, ``confidence``, ``resamples``) and
+    ``vqa`` (vqa_score's options, returned as ``extra["vqa"]``)."""
     import yaml
 
     p = Path(path).expanduser()
@@ -91,7 +92,7 @@ def load_config(path: str | Path) -> tuple[list[Threshold], dict[str, Any]]:
         raise GateError(f"config file {p} must be a mapping with keys fail_under, baseline, max_regression")
     from . import compare
 
-    allowed = ("fail_under", "baseline", "max_regression", *compare.CONFIG_KEYS)
+    allowed = ("fail_under", "baseline", "max_regression", "vqa", *compare.CONFIG_KEYS)
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise GateError(f"config file {p}: unknown key(s) {unknown}; allowed: {', '.join(allowed)}")
@@ -106,6 +107,13 @@ def load_config(path: str | Path) -> tuple[list[Threshold], dict[str, Any]]:
     if data.get("max_regression") is not None:
         extra["max_regression"] = parse_regression(data["max_regression"], where)
     extra.update(compare.read_config(data, where))  # max_drop, confidence, resamples
+    if data.get("vqa") is not None:  # vqa_score's model, templates and frames (models.vqa.combine)
+        from .models.vqa import read_config
+
+        try:
+            extra["vqa"] = read_config(data["vqa"], where)
+        except ValueError as exc:
+            raise GateError(str(exc)) from None
     return thresholds, extra
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from .keywords import SpacedKeywords, prompt_keyword
 
 if TYPE_CHECKING:
     from .compare import Comparison
@@ -114,15 +115,13 @@ def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
 
 
-def _vqa_options(config: pytest.Config) -> dict[str, Any]:
-    """The vqa_score options as plain JSON (a usage error when invalid)."""
-    from .models.vqa import VQAOptions
+def _vqa_options(config: pytest.Config, yaml: dict[str, str]) -> dict[str, Any]:
+    """The vqa_score options as plain JSON: command line, then YAML ``vqa:``, then ini (a usage error when invalid)."""
+    from .models.vqa import CONFIG_KEYS, combine
 
-    ini = config.getini
     try:
-        return VQAOptions.parse(config.getoption("vbench_vqa_model") or ini("vbench_vqa_model"),
-                                ini("vbench_vqa_question"), ini("vbench_vqa_answer"), ini("vbench_vqa_fps"),
-                                ini("vbench_vqa_frames")).to_json()
+        return combine({k: config.getini(f"vbench_vqa_{k}") for k in CONFIG_KEYS}, yaml,
+                       config.getoption("vbench_vqa_model")).to_json()
     except ValueError as exc:
         raise pytest.UsageError(f"vqa_score: {exc}") from None
 
@@ -212,8 +211,14 @@ class VBenchSession:
 
         cache = opt("vbench_cache_dir") or config.getini("vbench_cache_dir")
         self.cache_dir = Path(os.path.expandvars(os.path.expanduser(cache))) if cache else default_cache_dir()
+        self.options = {"vqa": _vqa_options(config, extra.get("vqa", {}))} if any(
+            d.name == "vqa_score" for d in self.dims) else {}
         # what a baseline must share with this run; an incomparable baseline stops before any item runs
         self.identity = compare.identity([d.name for d in self.dims], self.cache_dir)
+        if "vqa" in self.options:  # which VQA snapshot, by content (its files are not table rows)
+            from .models.vqa.snapshots import identity_entry
+
+            self.identity["checkpoints"]["vqa_model"] = identity_entry(self.options["vqa"]["model"], self.cache_dir)
         if self.baseline is not None:
             try:
                 compare.check_comparable(self.baseline, {"suite": self.suite.describe(), "samples_per_prompt":
@@ -222,7 +227,6 @@ class VBenchSession:
             except compare.CompareError as exc:
                 raise pytest.UsageError(f"--vbench-baseline {baseline}: {exc}") from None
         self.device_spec = opt("vbench_device") or config.getini("vbench_device") or "auto"
-        self.options = {"vqa": _vqa_options(config)} if any(d.name == "vqa_score" for d in self.dims) else {}
         self._runtime: Runtime | None = None
         self.allow_partial = bool(opt("vbench_allow_partial"))
         self.tracker: Tracker | None = None
@@ -303,10 +307,10 @@ class VBenchSession:
         return self._runtime
 
 
-def _exit_reason(session: pytest.Session, status: int) -> str:
-    """Why pytest's exit status is not 0, in words."""
+def _exit_reason(session: pytest.Session, status: int, failed: int | None = None) -> str:
+    """Why pytest's exit status is not 0, in words (``failed``: distinct items with a failed report)."""
     if status == pytest.ExitCode.TESTS_FAILED:
-        return f"{session.testsfailed} item(s) failed"
+        return f"{session.testsfailed if failed is None else failed} item(s) failed"
     if status == pytest.ExitCode.INTERRUPTED:
         return "interrupted"
     try:
@@ -329,7 +333,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from .ci_surfaces import NearMissHint
 
     config.pluginmanager.register(NearMissHint(), "vbench-near-miss")
-    _rewrite_keyword(config)
+    config.pluginmanager.register(SpacedKeywords(), "vbench-keywords")  # -k "temporal_flickering and stop sign"
     from . import signals
 
     signals.install()  # SIGTERM (a CI cancel) behaves like Ctrl-C, in the controller and in xdist workers
@@ -396,43 +400,14 @@ def _preflight(session: VBenchSession) -> None:
     if "vqa" in session.options:
         from .models.vqa import VQAOptions, preflight
 
-        problem = preflight(VQAOptions(**session.options["vqa"]), session.cache_dir)
+        problem = preflight(VQAOptions(**session.options["vqa"]), session.cache_dir,
+                            lock=weights.find_lock(session.config.rootpath),
+                            force=session.config.getoption("vbench_verify_checkpoints"))
         if problem:
             raise pytest.UsageError(problem)
 
 
 _KEY = pytest.StashKey["VBenchSession"]()
-
-
-def _rewrite_keyword(config: pytest.Config) -> None:
-    """Let ``-k "temporal_flickering and stop sign"`` work: words separated by spaces become one keyword.
-
-    pytest's ``-k`` grammar has no spaces inside a keyword, so ``stop sign`` would be a syntax
-    error. Runs of plain words (no and/or/not) are joined with ``_`` and every vbench item carries its
-    prompt with underscores as a keyword. Expressions that were already valid are unchanged.
-    """
-    expr = getattr(config.option, "keyword", "") or ""
-    if not expr.strip():
-        return
-    tokens = re.split(r"(\(|\)|\s+)", expr)
-    out: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if run:
-            out.append("_".join(run))
-            run.clear()
-
-    for tok in tokens:
-        if not tok or tok.isspace():
-            continue
-        if tok in ("(", ")") or tok in ("and", "or", "not"):
-            flush()
-            out.append(tok)
-        else:
-            run.append(tok)
-    flush()
-    config.option.keyword = " ".join(out)
 
 
 # --------------------------------------------------------------------------------------- collection
@@ -445,8 +420,7 @@ class VBenchSuiteNode(pytest.Collector):
             # an explicit nodeid keeps --lf working: pytest >= 9 compares parsed ids ("name[params]")
             item = VBenchItem.from_parent(self, name=case.item_name, nodeid=f"vbench::{case.item_name}", case=case)
             item.add_marker(pytest.mark.vbench)
-            item.extra_keyword_matches.update({case.dimension, case.dim.group,
-                                               re.sub(r"\s+", "_", case.prompt)})
+            item.extra_keyword_matches.update({case.dimension, case.dim.group, prompt_keyword(case.prompt)})
             yield item
 
 
@@ -554,9 +528,12 @@ class ResultsPlugin:
     def __init__(self, vb: VBenchSession, results: Results):
         self.vb = vb
         self.results = results
+        self.failed_ids: set[str] = set()  # items with a failed report in any phase (counted once each)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect each item's result from its report (the same path with and without xdist)."""
+        if report.failed:
+            self.failed_ids.add(report.nodeid)
         has_result = False
         if report.when == "call":
             for key, value in getattr(report, "user_properties", ()):
@@ -613,7 +590,7 @@ class ResultsPlugin:
         summary["planned_partial"] = list(vb.planned_partial)
         verdict, vb.comparison = compare.verdict(summary, vb.thresholds, vb.baseline, vb.compare_settings,
                                                  vb.baseline_path)
-        decide(verdict, completeness, status, _exit_reason(session, status))
+        decide(verdict, completeness, status, _exit_reason(session, status, len(self.failed_ids)))
         if vb.comparison is not None:
             summary["comparison"] = vb.comparison.to_json()
         summary["verdict"] = verdict

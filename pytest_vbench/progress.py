@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,6 +128,12 @@ class ProgressPlugin:
         self.status_on = mode == "always" or (mode == "auto" and sys.stdout.isatty())
         self.last = time.monotonic()
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """The terminal reporter exists now: keep its short progress location ``vbench``."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            keep_vbench_location(reporter)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
         """Without xdist: report each video of the item as it finishes."""
@@ -206,6 +213,23 @@ def keep_vbench_ids(config: pytest.Config) -> None:
         return original(nodeid)
 
     setattr(config, "cwd_relative_nodeid", cwd_relative_nodeid)  # noqa: B010 (an instance override)
+
+
+def keep_vbench_location(reporter: Any) -> None:
+    """Print the short progress line's location as ``vbench`` from any invocation directory.
+
+    pytest prints ``rootdir / <path part of the node id>`` relative to where it was started, which gives
+    ``../../vbench`` outside the rootdir; an absolute path under the start directory prints as ``vbench``.
+    """
+    original: Callable[..., Any] = reporter.write_fspath_result
+
+    def write_fspath_result(nodeid: str, res: str, **markup: bool) -> None:
+        text = str(nodeid)
+        if text.startswith("vbench::"):
+            text = f"{Path(reporter.startpath) / 'vbench'}::{text[len('vbench::'):]}"
+        original(text, res, **markup)
+
+    setattr(reporter, "write_fspath_result", write_fspath_result)  # noqa: B010 (an instance override)
 
 
 def install(config: pytest.Config, cases: list[Any], runtime: Callable[[], Any] | None = None) -> None:

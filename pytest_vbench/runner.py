@@ -99,6 +99,14 @@ def run_case(case: Case, runtime: Any) -> CaseResult:
     batch = getattr(module, "score_case", None)
     outcome: Any
     if batch is not None and videos:
+        live = getattr(runtime, "on_video", None)
+        timings: dict[str, float] = {}  # seconds of the videos the batch reported live (Runtime.video_done)
+        if live is not None:
+            def relay(name: str, seconds: float, failed: bool) -> None:
+                timings[name] = seconds
+                live(name, seconds, failed)
+
+            runtime.on_video = relay
         try:
             outcomes = list(batch(videos, case, runtime))
             if len(outcomes) != len(videos):
@@ -108,9 +116,12 @@ def run_case(case: Case, runtime: Any) -> CaseResult:
             raise
         except BaseException as exc:  # noqa: B036 - the whole batch failed: every video gets the message
             outcomes = [exc] * len(videos)
+        finally:
+            if live is not None:
+                runtime.on_video = live
         per = (time.perf_counter() - started) / len(videos)
-        for video, outcome in zip(videos, outcomes):
-            result.add(_outcome(video, outcome, per))
+        for video, outcome in zip(videos, outcomes):  # a video's own seconds when the batch reported them
+            result.add(_outcome(video, outcome, timings.get(video.name, per)))
     else:
         for video in videos:
             t0 = time.perf_counter()

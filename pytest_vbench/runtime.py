@@ -127,8 +127,14 @@ class Runtime:
         self.frames = FrameCache()
         self.memo: dict[str, dict] = {}  # per-process caches of dimension modules (e.g. text features)
         self._models: dict[str, Any] = {}
-        #: called after each video a ``score_video`` module scored: (file name, seconds, failed); progress.py
+        #: called after each video is scored (``score_video``, or :meth:`video_done` from a batched
+        #: ``score_case``): (file name, seconds, failed); set by progress.py
         self.on_video: Callable[[str, float, bool], None] | None = None
+
+    def video_done(self, video: Any, seconds: float, failed: bool = False) -> None:
+        """A batched ``score_case`` finished ``video`` (a ``VideoRef``): live progress, as ``score_video`` gets."""
+        if self.on_video is not None:
+            self.on_video(video.name, seconds, failed)
 
     def model(self, family: str) -> Any:
         """The loaded model of ``family`` on this runtime's device (loaded once, on first use)."""

@@ -183,6 +183,15 @@ def checkpoint_digests(dimension: str, cache_dir: Path) -> dict[str, str]:
     return out
 
 
+def _snapshot_digests(d: Any, runtime: Any) -> dict[str, str]:
+    """vqa_score: sha256 of each file of the snapshot its options name (not table rows, so not above)."""
+    if "vqa" not in d.families:
+        return {}
+    from .models.vqa import DEFAULT_MODEL, snapshots
+
+    return snapshots.digests(runtime.options.get("vqa", {}).get("model") or DEFAULT_MODEL, runtime.cache_dir)
+
+
 def fingerprint(dimension: str, runtime: Any) -> dict:
     """Everything about this process that can change the dimension's per-video numbers."""
     from . import compare
@@ -194,7 +203,7 @@ def fingerprint(dimension: str, runtime: Any) -> dict:
     names = {dimension, *d.families, *d.optional_families}
     return {"schema": SCHEMA, "dimension": dimension, "implementation": ident["implementations"][dimension],
             "precision": ident["precision"], "pytest_vbench": ident["pytest_vbench"], "code": code_digest(),
-            "checkpoints": checkpoint_digests(dimension, runtime.cache_dir),
+            "checkpoints": {**checkpoint_digests(dimension, runtime.cache_dir), **_snapshot_digests(d, runtime)},
             "device": device_kind(runtime.device), "python": platform.python_version(),
             "packages": provenance()["packages"],
             "options": {k: v for k, v in sorted(runtime.options.items()) if k in names}}

@@ -3,7 +3,8 @@
 One row per checkpoint (path relative to the cache root, official source URL, published sha256 or
 None, approximate size, the model families using it, where the digest was published). A file is
 trusted when its sha256 equals the digest a lock file records for it (``pytest-vbench lock``, a
-file you commit), else the published one; a row without either is *unpinned* and reported so.
+file you commit), else the published one (for a plain Git file with no published sha256, its Git blob
+SHA-1); a row without either is *unpinned* and reported so.
 
 Hashing costs nothing twice: the full sha256 of a file is computed once per (size, mtime, ctime,
 inode) and remembered in the cache manifest; every run still checks size and structure.
@@ -47,7 +48,8 @@ class Checkpoint:
     families: tuple[str, ...]
     sha256_prefix: str | None = None  # a digest prefix carried by the file name (torch.hub convention)
     archive: str | None = None  # the URL serves a zip holding this member (RAFT's models.zip)
-    digest_source: str = ""  # where the pinned sha256 was published
+    digest_source: str = ""  # where the pinned sha256 (or Git blob SHA-1) was published
+    git_blob_sha1: str | None = None  # a plain Git file with no published sha256: its Git object id
 
     @property
     def is_torchscript(self) -> bool:
@@ -56,8 +58,8 @@ class Checkpoint:
 
     @property
     def pinned(self) -> bool:
-        """True when a published sha256 is known for this file."""
-        return self.sha256 is not None
+        """True when a published digest (a sha256, or the Git blob SHA-1 of a plain Git file) is known."""
+        return self.sha256 is not None or self.git_blob_sha1 is not None
 
 
 HF = "https://huggingface.co"
@@ -73,39 +75,69 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
                digest_source="the OpenAI download URL (openai/CLIP clip.py checks it)"),
     Checkpoint("dino_model/dino_vitbase16_pretrain.pth",
                "https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/dino_vitbase16_pretrain.pth",
-               None, 343_000_000, ("dino",)),
+               "bf34ad0f424b9029b593e8dc3ed553bf26e88bcba0d32bf3e62a6209cb64c85e", 343_242_485, ("dino",),
+               digest_source="Meta publishes none; the Git LFS sha256 of a byte-identical copy, "
+                             "huggingface.co/Xiaomabufei/lumos/blob/main/dino_vitbase16_pretrain.pth (343 MB), equal "
+                             "to what independent public projects pin for the dl.fbaipublicfiles.com file "
+                             "(343,242,485 bytes)"),
     Checkpoint("aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth",
                "https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",
-               None, 3_700, ("aesthetic",)),
+               None, 4_071, ("aesthetic",), git_blob_sha1="d4135b63efbaac587bcb1cdfa02ac082071a5e40",
+               digest_source="no sha256 is published; the Git blob id (a SHA-1 of the content) in the tree of "
+                             "github.com/LAION-AI/aesthetic-predictor at 6d122ad (file added in 7e37768, 4071 bytes)"),
     Checkpoint("pyiqa_model/musiq_spaq_ckpt-358bb6af.pth",
                "https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",
                "358bb6af275e28ea56821d44fb55c6cb83645db11f394d3ad65b2d149965ab50", 109_000_000, ("musiq",),
                sha256_prefix="358bb6af",
                digest_source="a public VBench-I2V imaging_quality write-up; its first 8 hex digits equal the "
                              "prefix pyiqa's file name carries"),
-    Checkpoint("amt_model/amt-s.pth", f"{HF}/lalala125/AMT/resolve/main/amt-s.pth", None, 12_000_000, ("amt",)),
+    Checkpoint("amt_model/amt-s.pth", f"{HF}/lalala125/AMT/resolve/main/amt-s.pth",
+               "07e7e03405c213fe4405678db9b42d05671e48c56faf6a441b99bb0047d3cf77", 12_038_359, ("amt",),
+               digest_source="the Git LFS pointer of huggingface.co/lalala125/AMT commit 4af6ffb "
+                             "(\"Upload amt-s & amt-l\", size 12038359)"),
     Checkpoint("raft_model/models/raft-things.pth",
-               "https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip", None, 21_000_000, ("raft",),
-               archive="models/raft-things.pth"),
+               "https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip",
+               "fcfa4125d6418f4de95d84aec20a3c5f4e205101715a79f193243c186ac9a7e1", 21_108_000, ("raft",),
+               archive="models/raft-things.pth",
+               digest_source="the RAFT authors publish none (the zip itself stays unpinned; this is its member); "
+                             "the Git LFS sha256 (21.1 MB) of byte-identical copies: "
+                             "huggingface.co/RaphaelLiu/EvalCrafter-Models/blob/606f2bd/models/raft-things.pth, "
+                             "huggingface.co/Iceclear/MGLD-VSR/blob/591c71a/raft-things.pth, "
+                             "huggingface.co/AlonzoLeeeooo/StableV2V/blob/4d3136a/raft-things.pth"),
     Checkpoint("umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth",
                f"{HF}/OpenGVLab/VBench_Used_Models/resolve/main/l16_ptk710_ftk710_ftk400_f16_res224.pth",
-               None, 1_220_000_000, ("umt",)),
+               "bfee78a03bf806fbc0c216309e8f92792011b7db6556fa860e9d869c1e69fecd", 607_024_201, ("umt",),
+               digest_source="Git LFS details of huggingface.co/OpenGVLab/VBench_Used_Models/blob/main/"
+                             "l16_ptk710_ftk710_ftk400_f16_res224.pth (commit b696240, 607 MB)"),
     Checkpoint("ViCLIP/ViClip-InternVid-10M-FLT.pth",
                f"{HF}/OpenGVLab/VBench_Used_Models/resolve/main/ViClip-InternVid-10M-FLT.pth",
-               None, 1_700_000_000, ("viclip",)),
+               "7a4d6ad6eac6632db3693f4b97f9f8f6445b65b1e139a6fc6686150522238c56", 1_710_545_812, ("viclip",),
+               digest_source="Git LFS details of huggingface.co/OpenGVLab/VBench_Used_Models/blob/83290ee/"
+                             "ViClip-InternVid-10M-FLT.pth (commit 4a9f733, 1.71 GB)"),
     Checkpoint("ViCLIP/bpe_simple_vocab_16e6.txt.gz",
                "https://raw.githubusercontent.com/openai/CLIP/main/clip/bpe_simple_vocab_16e6.txt.gz",
                "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a", 1_356_917, ("viclip",),
                digest_source="the copies in the published openai-clip and open_clip_torch wheels (identical)"),
     Checkpoint("caption_model/tag2text_swin_14m.pth",
                f"{HF}/spaces/xinyu1205/recognize-anything/resolve/main/tag2text_swin_14m.pth",
-               None, 4_480_000_000, ("tag2text",)),
+               "4ce96f0ce98f940a6680d567f66a38ccc9ca8c4e638e5f5c5c2e881a0e3502ac", 4_478_705_095, ("tag2text",),
+               digest_source="the Git LFS pointer (size 4478705095) of huggingface.co/spaces/xinyu1205/"
+                             "recognize-anything commit a181c40, the file's last change on main; the same pointer "
+                             "is in huggingface.co/xinyu1205/recognize_anything_model commit 2dd9b40"),
     Checkpoint("grit_model/grit_b_densecap_objectdet.pth",
-               "https://datarelease.blob.core.windows.net/grit/models/grit_b_densecap_objectdet.pth",
-               None, 1_200_000_000, ("grit",)),
+               # VBench's own copy: the Azure original (datarelease.blob.core.windows.net) answers 409 now
+               f"{HF}/OpenGVLab/VBench_Used_Models/resolve/main/grit_b_densecap_objectdet.pth",
+               "53b6e9b3fd948eac55b574c9b6f94ad0743dff46ba449df7ac2d33009ee92ef1", 417_381_733, ("grit",),
+               digest_source="Git LFS details of huggingface.co/OpenGVLab/VBench_Used_Models/blob/main/"
+                             "grit_b_densecap_objectdet.pth (commit 83290ee, 417 MB); the same sha256 in the "
+                             "independent copies huggingface.co/trimble/GRiT and spaces/Awiny/Image2Paragraph"),
     # the BERT tokenizer files Tag2Text and GRiT need ($VBENCH_BERT_PATH overrides the folder)
     Checkpoint("bert_model/bert-base-uncased/vocab.txt", f"{HF}/bert-base-uncased/resolve/main/vocab.txt",
-               None, 231_508, ("tag2text", "grit")),
+               "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3", 231_508, ("tag2text", "grit"),
+               digest_source="not an LFS file, so the Hub shows no sha256; github.com/Bad33/policyproof "
+                             "docs/engineering-decisions.md (PP-020, commit 08a9125) pins this sha256 for the "
+                             "vocabulary byte-identical to google-bert/bert-base-uncased@86b5e09, and the Git LFS "
+                             "details of huggingface.co/Inkdrop/gpl/blob/72d16bb/20000/vocab.txt (232 kB) agree"),
     Checkpoint("bert_model/bert-base-uncased/config.json", f"{HF}/bert-base-uncased/resolve/main/config.json",
                None, 570, ("tag2text", "grit")),
     Checkpoint("bert_model/bert-base-uncased/tokenizer_config.json",
@@ -164,6 +196,26 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def git_blob_sha1_of(path: Path, chunk: int = 1 << 20) -> str:
+    """The Git object id of a file's content (``sha1("blob <size>\\0" + content)``), as a Git tree lists it."""
+    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def published_mismatch(ckpt: Checkpoint, path: Path, digest: str) -> str | None:
+    """What the published digest of ``ckpt`` is when the file (sha256 ``digest``) is not that file, else None."""
+    if ckpt.sha256 is not None:
+        return None if digest == ckpt.sha256 else f"sha256 {ckpt.sha256}"
+    if ckpt.sha256_prefix is not None:
+        return None if digest.startswith(ckpt.sha256_prefix) else f"sha256 {ckpt.sha256_prefix}..."
+    if ckpt.git_blob_sha1 is not None:
+        return None if git_blob_sha1_of(path) == ckpt.git_blob_sha1 else f"Git blob SHA-1 {ckpt.git_blob_sha1}"
+    return None
 
 
 # -- the manifest: download records and remembered digests --------------------------------------------
@@ -364,7 +416,7 @@ class Status:
     path: Path
     state: str
     size: int | None
-    source: str  # lock, published, name prefix, or "" (unpinned)
+    source: str  # lock, published, name prefix, git blob, or "" (unpinned)
     detail: str = ""
 
     @property
@@ -390,11 +442,12 @@ def check(ckpt: Checkpoint, cache_dir: Path, *, lock: dict[str, LockEntry] | Non
     files get size and structure checks (and, with ``force``, the digest recorded at download).
     """
     path = location(ckpt, cache_dir)
-    if not path.is_file():
-        return Status(ckpt, path, "missing", None, "")
-    size = path.stat().st_size
     entry = (lock or {}).get(ckpt.path)
-    source = "lock" if entry else "published" if ckpt.sha256 else "name prefix" if ckpt.sha256_prefix else ""
+    source = ("lock" if entry else "published" if ckpt.sha256 else "name prefix" if ckpt.sha256_prefix
+              else "git blob" if ckpt.git_blob_sha1 else "")
+    if not path.is_file():
+        return Status(ckpt, path, "missing", None, source)  # `list` still says whether the row is pinned
+    size = path.stat().st_size
     try:
         sniff(path)
     except CorruptCheckpoint as exc:
@@ -418,14 +471,21 @@ def check(ckpt: Checkpoint, cache_dir: Path, *, lock: dict[str, LockEntry] | Non
                               f"{path} changed since it was downloaded (sha256 {digest[:16]}..., "
                               f"downloaded {recorded['sha256'][:16]}...)")
         return Status(ckpt, path, "unpinned", size, "", "no published digest: run `pytest-vbench lock` to pin it")
-    digest, _ = file_digest(ckpt, cache_dir, force=force)
-    want = entry.sha256 if entry else ckpt.sha256
-    good = digest == want if want else digest.startswith(ckpt.sha256_prefix or "")
-    if good:
-        return Status(ckpt, path, "verified", size, source)
-    expected = want or f"{ckpt.sha256_prefix}..."
-    detail = (f"{path} has sha256 {digest[:16]}..., the {source} digest is {expected[:16]}...: "
-              f"not the official file")
+    if source == "git blob":  # a few KB: its Git object id is computed on every check
+        blob, published = git_blob_sha1_of(path), ckpt.git_blob_sha1 or ""
+        if blob == published:
+            return Status(ckpt, path, "verified", size, source)
+        detail = (f"{path} has Git blob SHA-1 {blob[:16]}..., the published one is {published[:16]}...: "
+                  f"not the official file")
+    else:
+        digest, _ = file_digest(ckpt, cache_dir, force=force)
+        want = entry.sha256 if entry else ckpt.sha256
+        good = digest == want if want else digest.startswith(ckpt.sha256_prefix or "")
+        if good:
+            return Status(ckpt, path, "verified", size, source)
+        expected = want or f"{ckpt.sha256_prefix}..."
+        detail = (f"{path} has sha256 {digest[:16]}..., the {source} digest is {expected[:16]}...: "
+                  f"not the official file")
     if _accept_unofficial():
         return Status(ckpt, path, "unofficial", size, source, detail + f" (accepted: ${UNOFFICIAL_ENV} is set)")
     if (Path(cache_dir) / FAKE_MARKER).is_file():
@@ -472,6 +532,7 @@ def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Pa
     if lock is not None:  # the loaders of this process and of its xdist workers use the same lock file
         os.environ[LOCK_ENV] = str(lock.resolve())
     lines = []
+    fake, fake_files = (Path(cache_dir) / FAKE_MARKER).is_file(), 0
     optional = [d for d in optional or [] if d in dims]  # dims whose optional families this run loads
     for c in for_dimensions(dims, optional):
         users = ", ".join(d for d in dims if _families(d, d in optional) & set(c.families))
@@ -480,8 +541,13 @@ def preflight(dims: list[str], cache_dir: Path, *, force: bool = False, lock: Pa
             lines.append(f"  missing  {st.path}  (needed by {users})")
         elif not st.ok:
             lines.append(f"  {st.state:<8} {st.path}  (needed by {users}): {st.detail}; delete it and download again")
+        elif st.state == "unofficial" and fake:
+            fake_files += 1  # expected in a dry run: one summary line below instead of one per file
         elif st.state == "unofficial":
             (warn or _stderr)(f"vbench: {st.detail}")
+    if fake_files:
+        (warn or _stderr)(f"vbench: {fake_files} file(s) of the FAKE cache {cache_dir} are not the official "
+                          f"ones (accepted: {FAKE_MARKER} written by `pytest-vbench fake-cache`)")
     if not lines:
         return None
     return (f"vbench: checkpoints missing or damaged in the cache {cache_dir}:\n" + "\n".join(lines) +

@@ -1,4 +1,4 @@
-"""Shared fixtures: synthetic videos and small prompt suites written into temporary directories."""
+"""Shared fixtures: synthetic videos, small prompt suites and seeded checkpoints written into temporary directories."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import _pytest.pytester as _pytester
@@ -63,3 +64,40 @@ def flicker_videos(tmp_path: Path) -> Path:
             write_video(out / f"{prompt}-{i}.mp4", noise_frames(seed=10 * p + i, amplitude=4 + 6 * p))
     return out
 
+
+
+@dataclass
+class SeededCache:
+    """A cache folder holding seeded checkpoints (see ``tests/seeded_checkpoints.py``)."""
+
+    path: Path
+    files: list[Path]
+    _fingerprint: float | None = field(default=None, repr=False)
+
+    @property
+    def fingerprint(self) -> float:
+        """``parity_harness.fingerprint`` of the files (computed once)."""
+        if self._fingerprint is None:
+            from parity_harness import fingerprint
+
+            self._fingerprint = fingerprint(self.files)
+        return self._fingerprint
+
+
+@pytest.fixture(scope="session")
+def seeded_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., SeededCache]:
+    """``seeded_cache(*recipes, seed=0, tiny=False)``: one cache folder per (recipes, seed, size), written once
+    per session and shared by every test that asks for the same one. Recipes: the families of
+    ``pytest_vbench.fake_checkpoints.WRITERS`` and the variants of ``tests/seeded_checkpoints.py``.
+    Tests must not modify the files (copy them first)."""
+    import seeded_checkpoints
+
+    made: dict[tuple[tuple[str, ...], int, bool], SeededCache] = {}
+
+    def get(*recipes: str, seed: int = 0, tiny: bool = False) -> SeededCache:
+        key = (recipes, int(seed), tiny)
+        if key not in made:
+            path = tmp_path_factory.mktemp(f"seeded-{'-'.join(recipes)}-{seed}{'-tiny' if tiny else ''}")
+            made[key] = SeededCache(path, seeded_checkpoints.write(recipes, path, seed=int(seed), tiny=tiny))
+        return made[key]
+    return get

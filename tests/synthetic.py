@@ -26,3 +26,17 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 8.0, fourcc: 
         vw.write(f)
     vw.release()
     return path
+
+
+def write_large_png(path: Path, height: int = 600, width: int = 840) -> Path:
+    """A deterministic lossless frame whose SHORTER side is above 512 too, so every imaging_quality
+    preprocessing mode resizes it (longer: 365x512; shorter: 512x716; shorter_centercrop: 512x512)."""
+    from PIL import Image
+
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    img = np.stack([128 + 100 * np.sin(x / 23.0 + y / 41.0), 128 + 90 * np.cos(x / 17.0 - y / 29.0),
+                    (x * 7 + y * 3) % 256], axis=-1)
+    img[(x // 60 + y // 60) % 2 == 0] *= 0.6  # sharp edges for the resampling to act on
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+    return path

@@ -6,6 +6,7 @@ The hostile archive here is a 2.5 KB TorchScript module whose ``__setstate__`` (
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -17,6 +18,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("open_clip")
+
+from unpinned_rows import UNPIN_CONFTEST, unpin
 
 from pytest_vbench import fake_checkpoints, weights
 from pytest_vbench.models import clip as C
@@ -208,8 +211,10 @@ def test_reader_refuses_globals_and_inconsistent_storages(tmp_path):
 @pytest.mark.parametrize("family,rel,dim", [("viclip", "ViCLIP/ViClip-InternVid-10M-FLT.pth", "overall_consistency"),
                                             ("umt", "umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth",
                                              "human_action")])
-def test_video_text_loaders_raise_checkpoint_errors(tmp_path, family, rel, dim):
+def test_video_text_loaders_raise_checkpoint_errors(tmp_path, monkeypatch, family, rel, dim):
     from pytest_vbench.models import load
+
+    unpin(monkeypatch, rel, "ViCLIP/bpe_simple_vocab_16e6.txt.gz")  # the loader's own checks, not the digest's
 
     cache = tmp_path / "my cache"  # a space: the printed command must still work when pasted
     rt = Runtime("cpu", cache)
@@ -274,6 +279,8 @@ def test_forged_manifest_memo_does_not_help_a_replaced_file(tmp_path):
 def test_verify_option_forces_a_full_hash(pytester, tmp_path, small_suite, flicker_videos, monkeypatch):
     """``--vbench-verify-checkpoints`` rehashes: a corrupted unpinned file with an intact size is caught."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    unpin(monkeypatch, "amt_model/amt-s.pth")
+    pytester.makeconftest(UNPIN_CONFTEST.format(paths={"amt_model/amt-s.pth"}))  # the same in the subprocess
     cache = tmp_path / "cache"
     ckpt = weights.by_path("amt_model/amt-s.pth")
     path = weights.location(ckpt, cache)
@@ -304,7 +311,10 @@ def _cli(*args, cwd=None, env=None):
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
-def test_lock_records_and_runs_verify_against_it(tmp_path, monkeypatch):
+def test_lock_records_and_runs_verify_against_it(tmp_path, monkeypatch, capsys):
+    from pytest_vbench import cli
+
+    unpin(monkeypatch, "amt_model/amt-s.pth")  # a row without a published digest: the lock is its only pin
     cache = tmp_path / "cache"
     ckpt = weights.by_path("amt_model/amt-s.pth")
     path = weights.location(ckpt, cache)
@@ -312,14 +322,16 @@ def test_lock_records_and_runs_verify_against_it(tmp_path, monkeypatch):
     torch.save({"w": torch.arange(10.0)}, path)
     lock = tmp_path / "repo" / weights.LOCK_FILE
     lock.parent.mkdir()
-    out = _cli("lock", "--cache-dir", cache, "--output", lock)
-    assert out.returncode == 0, out.stderr
+    assert cli.main(["lock", "--cache-dir", str(cache), "--output", str(lock)]) == 0, capsys.readouterr().err
     entries = weights.read_lock(lock)
     assert entries == {ckpt.path: weights.LockEntry(path.stat().st_size, weights.sha256_of(path))}
     assert weights.check(ckpt, cache, lock=entries).state == "verified"
-    listing = _cli("list", "--cache-dir", cache, "--json", cwd=lock.parent)
-    row = next(r for r in json.loads(listing.stdout)["checkpoints"] if r["path"] == ckpt.path)
+    monkeypatch.chdir(lock.parent)
+    capsys.readouterr()
+    assert cli.main(["list", "--cache-dir", str(cache), "--json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out)["checkpoints"] if r["path"] == ckpt.path)
     assert row["pinned"] == "lock" and row["verified"] is True and row["state"] == "verified"
+    monkeypatch.chdir(ROOT)
     torch.save({"w": torch.arange(10.0) + 1}, path)  # same size, other numbers
     assert weights.check(ckpt, cache, lock=entries).state == "mismatch"
     text = weights.preflight(["motion_smoothness"], cache, lock=lock)
@@ -355,7 +367,9 @@ def test_list_shows_pinned_verified_and_size(tmp_path):
     bpe = next(line for line in rows if line.endswith("bpe_simple_vocab_16e6.txt.gz"))
     assert "verified" in bpe and "published" in bpe and "1.4 MB" in bpe
     dino = next(line for line in rows if line.endswith("dino_vitbase16_pretrain.pth"))
-    assert "missing" in dino and "unpinned" in dino
+    assert "missing" in dino and "published" in dino
+    config = next(line for line in rows if line.endswith("bert-base-uncased/config.json"))
+    assert "missing" in config and "unpinned" in config
 
 
 def test_concurrent_processes_keep_every_manifest_entry(tmp_path):
@@ -371,7 +385,8 @@ def test_concurrent_processes_keep_every_manifest_entry(tmp_path):
     assert not list(cache.glob("*.part"))
 
 
-def test_resolve_accepts_unpinned_but_names_the_fix_for_corrupt(tmp_path):
+def test_resolve_accepts_unpinned_but_names_the_fix_for_corrupt(tmp_path, monkeypatch):
+    unpin(monkeypatch, "amt_model/amt-s.pth")
     ckpt = weights.by_path("amt_model/amt-s.pth")
     cache = tmp_path / "c"
     path = weights.location(ckpt, cache)
@@ -381,3 +396,76 @@ def test_resolve_accepts_unpinned_but_names_the_fix_for_corrupt(tmp_path):
     path.write_bytes(b"<!DOCTYPE html><html>login</html>")
     with pytest.raises(CheckpointError, match="HTML.*motion_smoothness.*pytest-vbench download"):
         resolve(ckpt.path, Runtime("cpu", cache))
+
+
+# -- the digest columns of the table ----------------------------------------------------------------
+
+def test_every_pinned_row_cites_where_its_digest_was_published():
+    for c in weights.CHECKPOINTS:
+        if not c.pinned:
+            assert not c.digest_source, c.path
+            continue
+        assert (c.sha256 is None) != (c.git_blob_sha1 is None), c.path  # one kind of published digest per row
+        digest, width = (c.sha256, 64) if c.sha256 else (c.git_blob_sha1 or "", 40)
+        assert len(digest) == width and set(digest) <= set("0123456789abcdef"), c.path
+        assert c.sha256_prefix is None or digest.startswith(c.sha256_prefix), c.path
+        # a source to look up: a web address or a repository with a commit, never "computed here"
+        assert any(s in c.digest_source for s in ("huggingface.co", "github.com", "openai", "wheels", "write-up")), \
+            c.path
+
+
+def test_the_docs_list_exactly_the_unpinned_rows():
+    text = (ROOT / "docs" / "cache.md").read_text(encoding="utf-8")
+    table = text[text.index("| file | pinned digest |"):text.index("A file is **verified**")]
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[2].strip()
+            for line in table.splitlines()[2:] if line.startswith("|")}
+    assert set(rows) == {c.path for c in weights.CHECKPOINTS}
+    for c in weights.CHECKPOINTS:
+        cell = rows[c.path]
+        if c.sha256:
+            assert cell == f"`{c.sha256[:8]}…{c.sha256[-4:]}`", c.path
+        elif c.git_blob_sha1:
+            assert cell == f"Git blob SHA-1 `{c.git_blob_sha1[:8]}…{c.git_blob_sha1[-4:]}`", c.path
+        else:
+            assert "**unpinned**" in cell, c.path
+
+
+def test_git_blob_ids_are_the_ones_git_lists(tmp_path):
+    """Known ids: the empty blob and "hello\\n" (what ``git hash-object`` prints for them)."""
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "hello").write_bytes(b"hello\n")
+    assert weights.git_blob_sha1_of(tmp_path / "empty") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    assert weights.git_blob_sha1_of(tmp_path / "hello") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_the_aesthetic_head_is_pinned_by_its_git_blob_id(tmp_path, monkeypatch, capsys):
+    from pytest_vbench import cli
+
+    ckpt = weights.by_path("aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth")
+    path = weights.location(ckpt, tmp_path)
+    path.parent.mkdir(parents=True)
+    torch.save({"weight": torch.zeros(1, 768), "bias": torch.zeros(1)}, path)
+    status = weights.check(ckpt, tmp_path)
+    assert status.state == "mismatch" and status.source == "git blob" and "Git blob SHA-1" in status.detail
+    lock = tmp_path / weights.LOCK_FILE
+    assert cli.main(["lock", "--cache-dir", str(tmp_path), "--output", str(lock)]) == 1
+    assert "differs from the published Git blob SHA-1 d4135b63" in capsys.readouterr().err and not lock.exists()
+    # the same check accepts the file whose Git object id is the published one
+    monkeypatch.setattr(weights, "CHECKPOINTS", tuple(
+        dataclasses.replace(c, git_blob_sha1=weights.git_blob_sha1_of(path)) if c is ckpt else c
+        for c in weights.CHECKPOINTS))
+    assert weights.check(weights.by_path(ckpt.path), tmp_path).state == "verified"
+
+
+@pytest.mark.parametrize("rel", ["dino_model/dino_vitbase16_pretrain.pth", "amt_model/amt-s.pth",
+                                 "caption_model/tag2text_swin_14m.pth"])
+def test_a_newly_pinned_row_refuses_other_weights(tmp_path, rel):
+    """Before this table had its digests these seeded files were "unpinned" and loaded; now they are not."""
+    ckpt = weights.by_path(rel)
+    path = weights.location(ckpt, tmp_path)
+    path.parent.mkdir(parents=True)
+    torch.save({"w": torch.zeros(3)}, path)
+    status = weights.check(ckpt, tmp_path)
+    assert status.state == "mismatch" and "not the official file" in status.detail and status.source == "published"
+    with pytest.raises(CheckpointError, match="not the official file"):
+        resolve(rel, Runtime("cpu", tmp_path))

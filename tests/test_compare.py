@@ -361,3 +361,18 @@ def test_a_baseline_with_a_damaged_video_score_is_refused_when_loaded(tmp_path, 
     report["cases"][0]["videos"].pop()
     path.write_text(json.dumps(report))
     assert compare.load_report(path)["cases"][0]["videos"] == [{"sum": 0.9, "count": 1}]
+
+
+def test_identity_records_optional_checkpoints(tmp_path):
+    # temporal_flickering loads RAFT when its static filter runs; a different RAFT can select other videos,
+    # so its digest is part of what makes two runs comparable.
+    from pytest_vbench import compare, weights
+
+    raft = [c for c in weights.CHECKPOINTS if "raft" in c.families]
+    assert raft
+    for c in raft:
+        weights.record_manifest(tmp_path, c.path, 1, "ab" * 32)
+    ident = compare.identity(["temporal_flickering"], tmp_path)
+    assert {c.path for c in raft} <= set(ident["checkpoints"])
+    other = {"identity": {**ident, "checkpoints": {**ident["checkpoints"], raft[0].path: "cd" * 32}}}
+    assert any("checkpoint digests differ" in d for d in compare.differences({"identity": ident}, other))

@@ -1,14 +1,11 @@
-"""dynamic_degree: RAFT key mapping, the official rules, and parity with vbench 0.1.5.
+"""dynamic_degree: RAFT key mapping and the official rules.
 
-tests/parity/dynamic_degree.json holds the official per-pair scores (before thresholding) and
-booleans on the committed videos in tests/parity/videos/motion, for seeded RAFT checkpoints in the
-original DataParallel layout (tools/parity_motion.py).
+Parity with vbench 0.1.5 (tests/parity/dynamic_degree.json: per-pair scores before thresholding and
+booleans, seeded RAFT in the original DataParallel layout): ``tests/test_parity.py``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import cv2
@@ -17,72 +14,23 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
-from pytest_vbench import fake_checkpoints  # noqa: E402
 from pytest_vbench.dimensions import dynamic_degree as dd  # noqa: E402
 from pytest_vbench.models import raft  # noqa: E402
 from pytest_vbench.runtime import Runtime  # noqa: E402
-from pytest_vbench.suite import VideoRef  # noqa: E402
-from pytest_vbench.video import VideoError, opencv_fps, opencv_frames  # noqa: E402
-
-from parity_harness import FINGERPRINT_REL, bar, fingerprint  # noqa: E402
+from pytest_vbench.video import opencv_fps, opencv_frames  # noqa: E402
 
 HERE = Path(__file__).parent
-REF = json.loads((HERE / "parity" / "dynamic_degree.json").read_text())
 VIDEOS = HERE / "parity" / "videos" / "motion"
-FAST = {"short2-0.mp4", "short3-0.mp4", "big256-0.mp4", "odd130x170-0.mp4", "small-0.mp4", "short1-0.mp4"}
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    made = {}
-
-    def get(seed: str) -> Path:
-        if seed not in made:
-            d = tmp_path_factory.mktemp(f"raft{seed}")
-            assert fingerprint(fake_checkpoints.write("raft", d, seed=int(seed))) == pytest.approx(
-                REF["runs"][seed]["fingerprint"], rel=FINGERPRINT_REL)
-            made[seed] = d
-        return made[seed]
-    return get
+@pytest.fixture
+def cache(seeded_cache):
+    return lambda seed: seeded_cache("raft", seed=int(seed)).path
 
 
 def _sampled_rgb(path: Path):
     step = dd.frame_interval(opencv_fps(path))
     return [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for i, f in enumerate(opencv_frames(path)) if i % step == 0]
-
-
-def _check(seed, names, cache):
-    rt = Runtime("cpu", cache(seed))
-    worst = 0.0
-    for rec in REF["runs"][seed]["records"]:
-        if names is not None and rec["video"] not in names:
-            continue
-        path = VIDEOS / rec["video"]
-        if rec["video"] == "small-0.mp4":  # official: NaN scores -> False; ours: a clear failure
-            assert all(math.isnan(v) for v in rec["pair_scores"]) and rec["video_results"] is False
-            with pytest.raises(VideoError, match="too small for RAFT"):
-                dd.score_video(VideoRef(path, 0), None, rt)
-            continue
-        ours = dd.pair_scores(rt.model("raft"), _sampled_rgb(path), "cpu")
-        assert len(ours) == len(rec["pair_scores"])
-        for a, b in zip(ours, rec["pair_scores"]):
-            if math.isnan(b):
-                assert math.isnan(a)
-            else:
-                worst = max(worst, abs(a - b))
-        assert dd.score_video(VideoRef(path, 0), None, rt).record["video_results"] is rec["video_results"]
-    print(f"dynamic_degree seed {seed}: max |pair score - official| = {worst:.2e}")
-    assert worst <= bar("dynamic_degree")
-
-
-def test_parity_fast_subset(cache):
-    _check("0", FAST, cache)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", sorted(REF["runs"]))
-def test_parity_all(seed, cache):
-    _check(seed, None, cache)
 
 
 def test_key_mapping_is_complete():

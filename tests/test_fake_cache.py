@@ -116,3 +116,20 @@ def test_html_and_markdown_say_fake(monkeypatch):
     assert report.format_table(rep)[0].startswith("FAKE CHECKPOINTS")
     real = dict(rep, identity={})
     assert "FAKE" not in plots.render_html(real) + report.markdown(real) + "\n".join(report.format_table(real))
+
+
+def test_preflight_of_a_fake_cache_says_so_once(tmp_path, monkeypatch):
+    # A dry run's files all differ from the published digests: one summary line, not one line per file.
+    monkeypatch.delenv(weights.UNOFFICIAL_ENV, raising=False)
+    dims = ["subject_consistency", "scene"]
+    for family in {f for d in dims for f in weights._families(d, False)}:
+        fake_checkpoints.write(family, tmp_path, seed=1, tiny=True)
+    (tmp_path / fake_checkpoints.MARKER).write_text("{}")
+    said: list[str] = []
+    assert weights.preflight(dims, tmp_path, warn=said.append) is None
+    assert len(said) == 1 and "FAKE cache" in said[0], said
+    (tmp_path / fake_checkpoints.MARKER).unlink()
+    monkeypatch.setenv(weights.UNOFFICIAL_ENV, "1")  # accepted for another reason: each file is named
+    said.clear()
+    assert weights.preflight(dims, tmp_path, warn=said.append) is None
+    assert len(said) >= 3 and all("not the official file" in line for line in said), said

@@ -177,3 +177,23 @@ def test_outputs_are_usage_errors_before_any_item_or_complete_or_absent(pytester
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".part") or p.name.startswith("r.json")]
     assert not list(tmp_path.glob("official/*"))
     assert (tmp_path / "s.md").read_text() == "earlier step\n" and not (tmp_path / "r.json").exists()
+
+
+def test_exit_reason_counts_each_failed_item_once(pytester, faults, small_suite, flicker_videos, tmp_path):
+    # A user test beside the vbench items fails in its call and again in its fixture's teardown: pytest
+    # counts two failed reports, the verdict's FAIL line counts one item.
+    pytester.makepyfile(test_user="""
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            yield
+            raise RuntimeError("teardown fails too")
+
+        def test_user(broken):
+            assert False
+    """)
+    result = run(pytester, *common(small_suite, flicker_videos, tmp_path))
+    result.assert_outcomes(passed=3, failed=1, errors=1)
+    report = load(tmp_path / "r.json")
+    assert report["verdict"]["failures"] == ["FAIL exit status 1: 1 item(s) failed"]

@@ -1,4 +1,8 @@
-"""imaging_quality: MUSIQ loading, the official preprocessing modes, and parity with vbench 0.1.5."""
+"""imaging_quality: MUSIQ loading and the official preprocessing modes.
+
+Parity with vbench 0.1.5 (tests/parity/imaging_quality.json, full-size, ``-m slow``, and
+imaging_quality_tiny.json): ``tests/test_parity.py``.
+"""
 
 from __future__ import annotations
 
@@ -19,54 +23,7 @@ from pytest_vbench.suite import VideoRef  # noqa: E402
 from pytest_vbench.video import load_video  # noqa: E402
 
 HERE = Path(__file__).parent
-REF = json.loads((HERE / "parity" / "imaging_quality.json").read_text())
 VIDEOS = HERE / "parity" / "videos" / "image"
-FAST = {"anim-0.gif", "still-0.png", "big3-0.mp4", "single-0.mp4"}  # the slow tier runs all
-
-
-@pytest.fixture(scope="module")
-def full_caches(tmp_path_factory):
-    """Full-size seeded MUSIQ checkpoints, one cache per reference seed (written lazily)."""
-    made = {}
-
-    def get(seed: str) -> Path:
-        if seed not in made:
-            cache = tmp_path_factory.mktemp(f"musiq{seed}")
-            paths = fake_checkpoints.write("musiq", cache, seed=int(seed))
-            from parity_harness import FINGERPRINT_REL, fingerprint
-
-            assert fingerprint(paths) == pytest.approx(REF["runs"][seed]["fingerprint"], rel=FINGERPRINT_REL), \
-                "the seeded checkpoint generator no longer reproduces the reference checkpoint"
-            made[seed] = cache
-        return made[seed]
-    return get
-
-
-def _check(seed: str, videos: set[str] | None, full_caches):
-    rt = Runtime("cpu", full_caches(seed))
-    run = REF["runs"][seed]
-    diffs = []
-    for rec in run["records"]:
-        if videos is not None and rec["video"] not in videos:
-            continue
-        ours = iq.score_video(VideoRef(VIDEOS / rec["video"], 0), None, rt)
-        diffs.append(abs(ours.record["video_results"] - rec["video_results"]))
-    from parity_harness import bar
-
-    assert diffs and max(diffs) <= bar("imaging_quality"), f"max |ours - official| = {max(diffs):.2e}"
-    return diffs
-
-
-@pytest.mark.slow  # full-size MUSIQ; the fast tier checks the tiny-config references below
-def test_parity_fast_subset(full_caches):
-    _check("0", FAST, full_caches)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", sorted(REF["runs"]))
-def test_parity_all_videos_and_seeds(seed, full_caches):
-    rt_values = _check(seed, None, full_caches)
-    assert len(rt_values) == len(REF["runs"][seed]["records"])
 
 
 def test_tiny_checkpoint_loads_through_the_real_loader(tmp_path):
@@ -119,66 +76,14 @@ def test_unknown_mode():
         iq.preprocess(np.zeros((1, 8, 8, 3), np.uint8), "widest")
 
 
-# ---- tiny-config official parity (fast tier), every preprocessing mode --------------------------------
-# tests/parity/imaging_quality_tiny.json: pyiqa's MUSIQ(pretrained_model_path=...) with a tiny config and
-# the official vbench.imaging_quality.technical_quality, made by tools/parity_dino_musiq.py. The inputs are
-# the committed videos plus a generated 600x840 PNG that every mode resizes.
+# ---- the tiny-config reference (tests/parity/imaging_quality_tiny.json) -------------------------------
+# Its parity test is tests/test_parity.py::test_parity[imaging_quality_tiny.json] (every mode).
 
 TINY_REF = json.loads((HERE / "parity" / "imaging_quality_tiny.json").read_text())
 LARGE = "large600x840-0.png"
 
 
-@pytest.fixture(scope="module")
-def tiny_setup(tmp_path_factory):
-    from checkpoints_dino_musiq import write_large_png, write_tiny_musiq
-
-    inputs = tmp_path_factory.mktemp("iq_inputs")
-    write_large_png(inputs / LARGE)
-    caches = {}
-    for seed in TINY_REF["runs"]:
-        cache = tmp_path_factory.mktemp(f"tinymusiq{seed}")
-        write_tiny_musiq(cache, int(seed))
-        caches[seed] = cache
-    return inputs, caches
-
-
-def _path(name, inputs):
-    return inputs / name if name == LARGE else VIDEOS / name
-
-
-def _check_tiny(seed, names, tiny_setup):
-    inputs, caches = tiny_setup
-    worst, checked = 0.0, 0
-    for mode, run in TINY_REF["runs"][seed].items():
-        rt = Runtime("cpu", caches[seed], options={"imaging_quality_preprocessing_mode": mode})
-        values = []
-        for rec in run["records"]:
-            if names is not None and rec["video"] not in names:
-                continue
-            ours = iq.score_video(VideoRef(_path(rec["video"], inputs), 0), None, rt)
-            worst = max(worst, abs(ours.record["video_results"] - rec["video_results"]))
-            values.append(ours.sum / ours.count)
-            checked += 1
-        if names is None:  # dimension score: mean of per-video values / 100 (the table's scale=0.01)
-            assert sum(values) / len(values) / 100 == pytest.approx(run["score"], abs=1e-7), mode
-    assert checked and worst <= 1e-5, f"max |ours - official| = {worst:.2e}"
-
-
-# the MUSIQ ResNet stem has its full width even in the tiny config: the fast tier takes the cheap inputs
-TINY_FAST = {LARGE, "still-0.png", "single-0.mp4", "anim-0.gif", "big3-0.mp4"}
-
-
-def test_tiny_parity_modes_fast_subset(tiny_setup):
-    _check_tiny("0", TINY_FAST, tiny_setup)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", sorted(TINY_REF["runs"]))
-def test_tiny_parity_all_modes_and_score(seed, tiny_setup):
-    _check_tiny(seed, None, tiny_setup)
-
-
-def test_tiny_reference_modes_differ(tiny_setup):
+def test_tiny_reference_modes_differ():
     """The large input really exercises the modes: each gives another official value."""
     vals = {mode: next(r["video_results"] for r in run["records"] if r["video"] == LARGE)
             for mode, run in TINY_REF["runs"]["0"].items()}

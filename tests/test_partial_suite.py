@@ -81,6 +81,18 @@ def test_nfd_names_are_found_not_near_missed(tmp_path):
     assert len(cases[0].videos) == 1
 
 
+def test_short_progress_location_is_vbench_from_any_directory(pytester, flicker_videos, tmp_path):
+    """Without -v pytest prints the location relative to where it started: ``vbench``, not ``../../vbench``."""
+    root = tmp_path / "elsewhere"
+    root.mkdir()
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--rootdir", str(root), "--vbench-videos", str(flicker_videos),
+        "--vbench-dims", "temporal_flickering", "--vbench-suite", "present")
+    result.assert_outcomes(passed=3)
+    assert "../" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["vbench ... *"])
+
+
 def test_present_suite_end_to_end(pytester, flicker_videos, tmp_path):
     """Bundled suite, videos for 3 of its prompts: 3 items, the coverage in the report, the gate in JUnit."""
     out, junit = tmp_path / "r.json", tmp_path / "j.xml"
@@ -90,8 +102,10 @@ def test_present_suite_end_to_end(pytester, flicker_videos, tmp_path):
         "-v", "--vbench-progress", "always", "-o", "vbench_progress_interval=0")
     result.assert_outcomes(passed=3)
     assert result.stdout.str().count("../vbench") == 0  # node ids print as they are from any directory
-    result.stdout.fnmatch_lines(["vbench::temporal_flickering[[]a toilet, frozen in time[]] PASSED*",
-                                 "    a toilet, frozen in time-0.mp4  *s",  # verbose: a line per video
+    result.stdout.fnmatch_lines(["vbench::temporal_flickering[[]a toilet, frozen in time[]] ",
+                                 "    a toilet, frozen in time-0.mp4  *s",  # verbose: a line per video, live
+                                 "    a toilet, frozen in time-4.mp4  *s",
+                                 "vbench::temporal_flickering[[]a toilet, frozen in time[]] PASSED*",
                                  "vbench: 2/3 items, 10/15 videos, * videos/s, ETA temporal_flickering *",
                                  "vbench: 3/3 items, 15/15 videos, * videos/s"])
     total = len(S.standard_cases(S.load_suite(), FLICKER, tmp_path / "none"))

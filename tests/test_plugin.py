@@ -144,8 +144,19 @@ def test_missing_videos_directory(pytester, tmp_path):
 
 def test_keyword_with_spaces_lf_and_exitfirst(pytester, small_suite, flicker_videos):
     common = ["--vbench-videos", str(flicker_videos), "--vbench-full-info", str(small_suite)]
+    pytester.makeconftest("""
+        import json
+        def pytest_collection_finish(session):
+            with open("selected.json", "w") as fh:
+                json.dump({"keyword": session.config.option.keyword, "items": [i.nodeid for i in session.items]}, fh)
+    """)
     result = run(pytester, *common, "-k", "temporal_flickering and stop sign", cache=True)
     result.assert_outcomes(passed=1, deselected=2)
+    seen = load(pytester.path / "selected.json")
+    assert seen["items"] == ["vbench::temporal_flickering[In a still frame, a stop sign]"]
+    assert seen["keyword"] == "temporal_flickering and stop sign"  # as typed: not rewritten for the session
+    xdist = run(pytester, *common, "-k", "temporal_flickering and stop sign", "-n", "2")
+    xdist.assert_outcomes(passed=1)  # each worker selects with the same reading
     (flicker_videos / "a toilet, frozen in time-0.mp4").write_bytes(b"broken")
     run(pytester, *common, cache=True).assert_outcomes(passed=2, failed=1)
     result = run(pytester, *common, "--lf", cache=True)

@@ -72,3 +72,24 @@ def test_live_video_lines_are_counted_once_and_printed_once():
     assert [line for line in tr.lines if line.startswith("    ")] == ["    p-0.mp4  0.50s", "    p-1.mp4  1.25s"]
     assert tr.lines[-1].startswith("vbench: 1/1 items, 2/2 videos")
     assert plugin.progress.dims["scene"].seconds == 1.75
+
+
+def test_batched_dimensions_report_each_video_live_with_its_own_seconds(tmp_path):
+    # temporal_flickering scores through score_case (a batch): each video still reaches the live progress
+    # as it finishes, and the item's result carries the same seconds (so verbose lines are printed once).
+    from pytest_vbench.runner import run_case
+    from pytest_vbench.runtime import Runtime
+
+    from synthetic import noise_frames, write_video
+
+    refs = []
+    for i in range(3):
+        write_video(tmp_path / f"p-{i}.mp4", noise_frames(i))
+        refs.append(VideoRef(tmp_path / f"p-{i}.mp4", i))
+    live: list[tuple[str, float, bool]] = []
+    runtime = Runtime("cpu", tmp_path / "cache")
+    runtime.on_video = lambda name, seconds, failed: live.append((name, seconds, failed))
+    result = run_case(Case("temporal_flickering", "p", 0, None, refs), runtime).to_json()
+    assert [name for name, _, _ in live] == ["p-0.mp4", "p-1.mp4", "p-2.mp4"]
+    assert [v["seconds"] for v in result["videos"]] == [round(s, 6) for _, s, _ in live]
+    assert runtime.on_video is not None and not any(failed for *_, failed in live)

@@ -1,9 +1,10 @@
-"""The temporal_flickering static filter: official rules, per-pair parity, candidate selection, command.
+"""The temporal_flickering static filter: official rules, candidate selection, command.
 
 tests/parity/static_filter.json holds, for the committed candidate videos in
-tests/parity/videos/static_filter and the seeded checkpoint of tests/checkpoints_motion.py, the
-official vbench 0.1.5 per-pair scores and verdicts (``StaticFilter.infer`` on CPU) and the output of
-its ``static_filter`` command (tools/parity_motion.py --only static_filter).
+tests/parity/videos/static_filter and the seeded ``raft_calibrated`` checkpoint of
+tests/seeded_checkpoints.py, the official vbench 0.1.5 per-pair scores and verdicts
+(``StaticFilter.infer`` on CPU; compared by tests/test_parity.py) and the output of its
+``static_filter`` command (tools/parity_motion.py --only static_filter).
 """
 
 from __future__ import annotations
@@ -20,11 +21,7 @@ from pytest_vbench import static_filter as sf  # noqa: E402
 from pytest_vbench.cli import main as cli_main  # noqa: E402
 from pytest_vbench.dimensions import DIMENSIONS  # noqa: E402
 from pytest_vbench.dimensions import temporal_flickering as tf  # noqa: E402
-from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import Case, VideoRef, load_suite, standard_cases  # noqa: E402
-
-from checkpoints_motion import write_raft_calibrated  # noqa: E402
-from parity_harness import FINGERPRINT_REL, fingerprint  # noqa: E402
 
 HERE = Path(__file__).parent
 REF = json.loads((HERE / "parity" / "static_filter.json").read_text())
@@ -67,37 +64,7 @@ def test_top_magnitude_is_two_percent_of_the_padded_frame():
     assert top_magnitude(flow) == pytest.approx(1.2)  # dynamic_degree: int(100 * 0.05) = 5 largest: (5 + 1) / 5
 
 
-# --- parity with the official per-pair scores -------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("raftcal")
-    path = write_raft_calibrated(d, seed=0)
-    assert fingerprint([path]) == pytest.approx(REF["fingerprint"], rel=FINGERPRINT_REL)
-    return Runtime("cpu", d)
-
-
-FAST = ["a toilet, frozen in time-1.mp4"]  # 5 pairs incl. both wrap pairs; the rest is slow
-
-
-def _check(names, runtime):
-    for name in names:
-        ref = BY_NAME[name]
-        v = sf.check_video(VIDEOS / name, runtime.model("raft"))
-        assert v.thres == pytest.approx(ref["thres"], abs=0) and v.count_num == ref["count_num"]
-        assert len(v.scores) == len(ref["pair_scores"])
-        assert max(abs(a - b) for a, b in zip(v.scores, ref["pair_scores"])) <= 1e-4, name
-        assert v.static == ref["static"], name
-
-
-def test_pair_scores_and_verdicts_equal_official_fast(model):
-    _check(FAST, model)
-
-
-@pytest.mark.slow
-def test_pair_scores_and_verdicts_equal_official_all(model):
-    _check(sorted(BY_NAME), model)
-
+# --- parity with the official per-pair scores: tests/test_parity.py::test_parity[static_filter.json] ---------
 
 def test_reference_exercises_both_verdicts():
     assert {r["static"] for r in REF["records"]} == {True, False}

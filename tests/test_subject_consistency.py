@@ -1,8 +1,7 @@
-"""subject_consistency: DINO on timm with DINO's position-embedding rule; parity with vbench 0.1.5.
+"""subject_consistency: DINO on timm with DINO's position-embedding rule.
 
-tests/parity/subject_consistency.json was made by tools/parity_image.py (official code, DINO hub
-code from facebookresearch/dino, full-size seeded random weights). Random weights give pair
-similarities near 1, so values are held to 1e-6 (both sides fp32 on CPU).
+Parity with vbench 0.1.5 (tests/parity/subject_consistency.json, full-size, ``-m slow``, and
+subject_consistency_tiny.json): ``tests/test_parity.py``.
 """
 
 from __future__ import annotations
@@ -22,47 +21,8 @@ from pytest_vbench.runtime import Runtime  # noqa: E402
 from pytest_vbench.suite import VideoRef  # noqa: E402
 from pytest_vbench.video import VideoError, load_video  # noqa: E402
 
-from parity_harness import FINGERPRINT_REL, bar, fingerprint  # noqa: E402
-
 HERE = Path(__file__).parent
-REF = json.loads((HERE / "parity" / "subject_consistency.json").read_text())
 VIDEOS = HERE / "parity" / "videos" / "image"
-FAST = {"anim-0.gif", "big3-0.mp4"}
-
-
-@pytest.fixture(scope="module")
-def full_cache(tmp_path_factory):
-    made = {}
-
-    def get(seed: str) -> Path:
-        if seed not in made:
-            cache = tmp_path_factory.mktemp(f"dino{seed}")
-            paths = fake_checkpoints.write("dino", cache, seed=int(seed))
-            assert fingerprint(paths) == pytest.approx(REF["runs"][seed]["fingerprint"], rel=FINGERPRINT_REL)
-            made[seed] = cache
-        return made[seed]
-    return get
-
-
-def _check(seed, names, full_cache):
-    rt = Runtime("cpu", full_cache(seed))
-    worst = 0.0
-    for rec in REF["runs"][seed]["records"]:
-        if names is None or rec["video"] in names:
-            ours = sc.score_video(VideoRef(VIDEOS / rec["video"], 0), None, rt)
-            worst = max(worst, abs(ours.record["video_results"] - rec["video_results"]))
-    assert worst <= bar("subject_consistency"), f"max |ours - official| = {worst:.2e}"
-
-
-@pytest.mark.slow  # full-size DINO (~20 s); the fast tier checks the tiny-config references below
-def test_parity_fast_subset(full_cache):
-    _check("0", FAST, full_cache)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", sorted(REF["runs"]))
-def test_parity_all(seed, full_cache):
-    _check(seed, None, full_cache)
 
 
 def test_tiny_checkpoint_and_shapes(tmp_path):
@@ -103,55 +63,15 @@ def test_one_frame_fails(tmp_path):
         sc.score_video(VideoRef(VIDEOS / "single-0.mp4", 0), None, Runtime("cpu", tmp_path))
 
 
-# ---- tiny-config official parity (fast tier) -------------------------------------------------------
-# tests/parity/subject_consistency_tiny.json: DINO's own VisionTransformer (the hub code VBench loads)
-# with a tiny config and the official per-video function, made by tools/parity_dino_musiq.py.
+# ---- the tiny-config reference (tests/parity/subject_consistency_tiny.json) is sensitive ---------------
+# Its parity test is tests/test_parity.py::test_parity[subject_consistency_tiny.json].
 
 TINY_REF = json.loads((HERE / "parity" / "subject_consistency_tiny.json").read_text())
-NEAR_SQUARE = "nearsquare240x250-0.png"
 
 
-@pytest.fixture(scope="module")
-def tiny_runtimes(tmp_path_factory):
-    from checkpoints_dino_musiq import write_tiny_dino
-
-    out = {}
-    for seed in TINY_REF["runs"]:
-        cache = tmp_path_factory.mktemp(f"tinydino{seed}")
-        write_tiny_dino(cache, int(seed))
-        out[seed] = Runtime("cpu", cache)
-    return out
-
-
-@pytest.mark.parametrize("seed", sorted(TINY_REF["runs"]))
-def test_tiny_parity_per_video_and_score(seed, tiny_runtimes):
-    rt = tiny_runtimes[seed]
-    run = TINY_REF["runs"][seed]
-    sums = counts = 0.0
-    for rec in run["records"]:
-        ours = sc.score_video(VideoRef(VIDEOS / rec["video"], 0), None, rt)
-        assert ours.record["video_results"] == pytest.approx(rec["video_results"], abs=1e-6), rec["video"]
-        sums += ours.sum
-        counts += ours.count
-    assert sums / counts == pytest.approx(run["score"], abs=1e-7)  # pair-weighted, as the official
-
-
-@pytest.mark.parametrize("seed", sorted(TINY_REF["runs"]))
-def test_tiny_parity_raw_features(seed, tiny_runtimes, tmp_path):
-    """Class-token features before normalisation, so near-1 cosines cannot hide a wrong forward.
-    Includes a 240x250 PNG (224x233 after resizing: DINO resizes the embedding although the grid is 14x14)."""
-    from checkpoints_dino_musiq import write_large_png
-
-    near_square = write_large_png(tmp_path / NEAR_SQUARE, 240, 250)
-    model = tiny_runtimes[seed].model("dino")
-    worst = 0.0
-    for name, feats in TINY_REF["runs"][seed]["features"].items():
-        images = sc.preprocess(load_video(near_square if name == NEAR_SQUARE else VIDEOS / name))
-        with torch.no_grad():
-            ours = dino.features(model, images)
-        for idx, ref in feats.items():
-            worst = max(worst, (ours[int(idx)] - torch.tensor(ref)).abs().max().item())
-    assert worst <= 5e-6, f"max |ours - official| feature = {worst:.2e}"
+@pytest.fixture
+def tiny_runtimes(seeded_cache):
+    return {"0": Runtime("cpu", seeded_cache("dino_unit_pos", seed=0, tiny=True).path)}
 
 
 def test_tiny_features_detect_a_size_based_position_resize(tiny_runtimes, monkeypatch):

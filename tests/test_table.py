@@ -195,8 +195,9 @@ def test_temporal_flickering_loads_raft_only_as_an_option():
 #: (the reachability above follows every import, also those inside unrelated functions)
 NOT_ON_THE_LOAD_PATH = {
     "amt": {"torchvision"},  # models.raft's flow code; amt imports only raft.pairs_per_pass
-    "grit": {"decord"},  # models.umt -> models.viclip's frame reader; grit imports only umt.Mlp
-    "umt": {"decord", "torchvision"},  # models.viclip's frame reader and transform; umt uses load_checkpoint
+    "grit": {"decord"},  # models.umt -> video.check_resize (video.py's decord reader); grit imports only umt.Mlp
+    "umt": {"decord"},  # its transform's video.check_resize (video.py also holds the decord reader)
+    "viclip": {"decord"},  # the same, through viclip.transform
 }
 
 

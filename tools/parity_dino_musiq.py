@@ -7,7 +7,7 @@ The official ``compute_subject_consistency`` always builds the full-size DINO Vi
 model. This script builds the official model code with tiny configs and runs those functions:
 
 * DINO: DINO's OWN ``vision_transformer.VisionTransformer`` (the facebookresearch/dino hub copy VBench
-  loads), strict ``load_state_dict`` of ``tests/checkpoints_dino_musiq.py:write_tiny_dino``; also the
+  loads), strict ``load_state_dict`` of ``tests/seeded_checkpoints.py:write_tiny_dino``; also the
   raw class-token features of a few frames (official ``load_video`` + ``dino_transform``), so tests
   check the features themselves, not only cosines that push towards 1.
 * MUSIQ: pyiqa's ``MUSIQ(pretrained_model_path=...)`` (pyiqa's own loading, as VBench) with a tiny
@@ -51,7 +51,7 @@ MODE_VIDEOS = {"longer": None, "shorter": (LARGE, "large360x640-0.mp4"),  # None
 def inputs(tmp: Path) -> Path:
     """A folder with the committed inputs plus the generated large PNG."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from checkpoints_dino_musiq import write_large_png
+    from synthetic import write_large_png
 
     folder = tmp / "inputs"
     shutil.copytree(VIDEOS, folder)
@@ -116,7 +116,12 @@ def worker(args) -> None:
 
 def driver(args) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
-    from checkpoints_dino_musiq import write_tiny_dino, write_tiny_musiq
+    from pytest_vbench import fake_checkpoints
+
+    from seeded_checkpoints import write_tiny_dino
+
+    def write_tiny_musiq(cache: Path, seed: int) -> Path:
+        return fake_checkpoints.write("musiq", cache, seed=seed, tiny=True)[0]
 
     versions = json.loads(subprocess.run(
         [args.official, "-c", "import json; from importlib import metadata as m; print(json.dumps({p: m.version(p) "
@@ -126,11 +131,11 @@ def driver(args) -> None:
               "made_by": "tools/parity_dino_musiq.py", "versions": versions}
     refs = {
         "dino": dict(common, dimension="subject_consistency", tiny=TINY_DINO, feature_frames=list(FEATURE_FRAMES),
-                     checkpoints="tests/checkpoints_dino_musiq.py:write_tiny_dino(cache, seed)",
+                     checkpoints="tests/seeded_checkpoints.py:write_tiny_dino(cache, seed)",
                      model_code="facebookresearch/dino vision_transformer.VisionTransformer (the hub copy VBench loads)",
                      runs={}),
         "musiq": dict(common, dimension="imaging_quality", tiny=TINY_MUSIQ,
-                      checkpoints="tests/checkpoints_dino_musiq.py:write_tiny_musiq(cache, seed)",
+                      checkpoints="pytest_vbench.fake_checkpoints.write('musiq', cache, seed=seed, tiny=True)",
                       model_code="pyiqa.archs.musiq_arch.MUSIQ(pretrained_model_path=...), training=False",
                       runs={}),
     }

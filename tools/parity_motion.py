@@ -67,12 +67,12 @@ def motion_smoothness(official: str, seeds: list[int]) -> None:
     from tools.parity_image import fingerprint
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from checkpoints_motion import write_amt_calibrated
+    from seeded_checkpoints import write_amt_calibrated
 
     runs, keys = {}, None
     recipes = [(str(s), f"pytest_vbench.fake_checkpoints.write('amt', seed={s})",
                 lambda d, s=s: fake_checkpoints.write("amt", d, seed=s)) for s in seeds]
-    recipes.append(("calibrated-0", "tests/checkpoints_motion.py:write_amt_calibrated(seed=0)",
+    recipes.append(("calibrated-0", "tests/seeded_checkpoints.py:write_amt_calibrated(seed=0)",
                     lambda d: [write_amt_calibrated(d, seed=0)]))
     for name, recipe, make in recipes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -104,7 +104,7 @@ def static_filter(official: str) -> None:
     import torch
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from checkpoints_motion import write_raft_calibrated
+    from seeded_checkpoints import write_raft_calibrated
     from tools.parity_image import fingerprint
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +118,7 @@ def static_filter(official: str) -> None:
                                  capture_output=True, text=True, check=True).stdout.strip()
         ref = {"dimension": "static_filter", "videos": "tests/parity/videos/static_filter",
                "made_by": "tools/parity_motion.py --only static_filter",
-               "checkpoint": "tests/checkpoints_motion.py:write_raft_calibrated(seed=0)",
+               "checkpoint": "tests/seeded_checkpoints.py:write_raft_calibrated(seed=0)",
                "fingerprint": fingerprint([path]), "versions": {"vbench": version, "torch": torch.__version__,
                                                                 "python": platform.python_version()},
                **result}

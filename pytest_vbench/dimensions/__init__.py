@@ -64,7 +64,8 @@ class DimensionModule(Protocol):
 
     A module may also define ``score_case(videos, case, runtime) -> list[VideoScore | Exception]``
     (see :class:`BatchedDimensionModule`) to batch the videos of one prompt; it must give the same
-    numbers as ``score_video``.
+    numbers as ``score_video``, and tells the live progress each video it finishes
+    (``runtime.video_done``; ``batches.in_batches`` does it when given the runtime).
     """
 
     def score_video(self, video: VideoRef, case: Case, runtime: Runtime) -> VideoScore:

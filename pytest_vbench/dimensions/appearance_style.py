@@ -18,7 +18,8 @@ import numpy as np
 
 from ..clip_transforms import clip_pil
 from ..scoring import VideoScore
-from ..video import VideoError, load_video
+from ..video import load_video
+from . import auxiliary
 
 BATCH = 32
 
@@ -54,11 +55,9 @@ def frame_scores(model, frames, text_feats, device: str) -> list[float]:
 
 def score_video(video, case, runtime) -> VideoScore:
     """Score one video."""
-    if not case.aux or "appearance_style" not in case.aux:
-        raise VideoError(f"{video.path}: the prompt suite has no auxiliary_info.appearance_style for "
-                         f"{case.prompt!r}")
+    style = auxiliary.field(case, "appearance_style", auxiliary.text)
     model = runtime.model("clip_b32")
     frames = runtime.decoded(video.path, "decord", lambda: load_video(video.path))
-    scores = frame_scores(model, frames, text_features(model, case.aux["appearance_style"], runtime), runtime.device)
+    scores = frame_scores(model, frames, text_features(model, style, runtime), runtime.device)
     record = {"video_results": float(np.mean(scores)), "frame_results": scores, "cur_sim": scores[-1]}
     return VideoScore(sum(scores), len(scores), record)

@@ -43,20 +43,35 @@ def pair_scores(feats) -> list[float]:
     return [(max(0.0, p) + max(0.0, f)) / 2 for p, f in zip(prev, first)]
 
 
-def consistency(feats) -> VideoScore:
-    """Pair-unit statistics and the official record from per-frame features."""
+def pair_total(feats) -> tuple[float, int]:
+    """``(video_sim, cnt_per_video)``: the per-pair scores added in order (as the official loop), the pair count.
+
+    The pair statistics of background_consistency and subject_consistency.
+    """
     video_sim = 0.0
     for s in pair_scores(feats):
         video_sim += s
-    n = len(feats) - 1
+    return video_sim, len(feats) - 1
+
+
+def consistency(feats) -> VideoScore:
+    """Pair-unit statistics and the official record from per-frame features."""
+    video_sim, n = pair_total(feats)
     return VideoScore(video_sim, n, {"video_results": video_sim / n, "video_sim": video_sim, "cnt_per_video": n})
+
+
+def pair_frames(video, runtime, dimension: str):
+    """Every frame of ``video`` (the L1 decord reader, shared with the other decord dimensions); a video of
+    fewer than 2 frames fails with a message (the official code divides by zero there)."""
+    frames = runtime.decoded(video.path, "decord", lambda: load_video(video.path))
+    if len(frames) < 2:
+        raise VideoError(f"{video.path}: has {len(frames)} frame; {dimension} compares frame pairs "
+                         f"and needs at least 2 (the official code divides by zero here)")
+    return frames
 
 
 def score_video(video, case, runtime) -> VideoScore:
     """Score one video."""
-    frames = runtime.decoded(video.path, "decord", lambda: load_video(video.path))
-    if len(frames) < 2:
-        raise VideoError(f"{video.path}: has {len(frames)} frame; background_consistency compares frame pairs "
-                         f"and needs at least 2 (the official code divides by zero here)")
+    frames = pair_frames(video, runtime, "background_consistency")
     check_resize(video.path, frames.shape[1], frames.shape[2], 224, "the CLIP transform")
     return consistency(encode(runtime.model("clip_b32"), clip_float(frames), runtime.device))

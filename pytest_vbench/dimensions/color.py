@@ -19,19 +19,14 @@
 from __future__ import annotations
 
 from ..scoring import VideoScore
-from ..video import VideoError
-from . import grit_rules
+from . import auxiliary, grit_rules
 from .grit_common import video_predictions
 
 TASK = "DenseCap"
 
 
 def colour(case) -> str:
-    value = (case.aux or {}).get("color")
-    if not isinstance(value, str) or not value:
-        raise VideoError(f"prompt {case.prompt!r}: color needs auxiliary_info.color "
-                         "(standard mode with VBench_full_info.json)")
-    return value
+    return str(auxiliary.field(case, "color", auxiliary.text))
 
 
 def score_video(video, case, runtime) -> VideoScore:

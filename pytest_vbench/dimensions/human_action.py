@@ -24,6 +24,7 @@ import torch
 
 from ..scoring import VideoScore
 from ..video import VideoError, load_video
+from .batches import in_batches, one
 
 THRESHOLD = 0.85
 TOP = 5
@@ -75,33 +76,18 @@ def score_case(videos, case, runtime):
     """Classify all videos of one prompt (batched)."""
     model = runtime.model("umt")
     device = next(model.parameters()).device
-    out: list = [None] * len(videos)
-    ready = []
-    for i, video in enumerate(videos):
-        try:
-            ready.append((i, frames_tensor(video.path, runtime)))
-        except VideoError as exc:
-            out[i] = exc
-        except Exception as exc:
-            out[i] = RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}")
-    for start in range(0, len(ready), BATCH):
-        chunk = ready[start:start + BATCH]
-        try:
-            values, indices = top5(model, torch.stack([x for _, x in chunk]).to(device))
-        except Exception as exc:
-            for i, _ in chunk:
-                out[i] = RuntimeError(f"{videos[i].path}: {type(exc).__name__}: {exc}")
-            continue
-        for (i, _), probs, idx in zip(chunk, values, indices):
-            label = label_from_filename(videos[i].path.name)
-            ok, _ = decide(probs, idx, label)
-            out[i] = VideoScore(1.0 if ok else 0.0, 1, {"video_results": ok, "cor_num_per_video": int(ok)})
-    return out
+
+    def run(inputs, chunk):
+        values, indices = top5(model, torch.stack(inputs).to(device))
+        out = []
+        for video, probs, idx in zip(chunk, values, indices):
+            ok, _ = decide(probs, idx, label_from_filename(video.path.name))
+            out.append(VideoScore(1.0 if ok else 0.0, 1, {"video_results": ok, "cor_num_per_video": int(ok)}))
+        return out
+
+    return in_batches(videos, lambda video: frames_tensor(video.path, runtime), run, BATCH, runtime)
 
 
 def score_video(video, case, runtime):
     """Classify one video."""
-    (outcome,) = score_case([video], case, runtime)
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
+    return one(score_case, video, case, runtime)

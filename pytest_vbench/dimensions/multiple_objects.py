@@ -11,19 +11,14 @@
 from __future__ import annotations
 
 from ..scoring import VideoScore
-from ..video import VideoError
-from . import grit_rules
+from . import auxiliary, grit_rules
 from .grit_common import video_predictions
 
 TASK = "ObjectDet"
 
 
 def objects(case) -> str:
-    value = (case.aux or {}).get("object")
-    if not isinstance(value, str) or " and " not in value:
-        raise VideoError(f"prompt {case.prompt!r}: multiple_objects needs auxiliary_info.object "
-                         "of the form 'a and b' (standard mode with VBench_full_info.json)")
-    return value
+    return str(auxiliary.field(case, "object", lambda v: isinstance(v, str) and " and " in v, " of the form 'a and b'"))
 
 
 def score_video(video, case, runtime) -> VideoScore:

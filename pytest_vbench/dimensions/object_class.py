@@ -14,19 +14,14 @@
 from __future__ import annotations
 
 from ..scoring import VideoScore
-from ..video import VideoError
-from . import grit_rules
+from . import auxiliary, grit_rules
 from .grit_common import video_predictions
 
 TASK = "ObjectDet"
 
 
 def target(case) -> str:
-    aux = case.aux or {}
-    if "object" not in aux:
-        raise VideoError(f"prompt {case.prompt!r}: object_class needs auxiliary_info.object "
-                         "(standard mode with VBench_full_info.json)")
-    return aux["object"]
+    return str(auxiliary.field(case, "object", auxiliary.text))
 
 
 def score_video(video, case, runtime) -> VideoScore:

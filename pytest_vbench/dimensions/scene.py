@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..scoring import VideoScore
-from ..video import VideoError, load_video
+from ..video import load_video
+from . import auxiliary
 
 NUM_FRAMES = 16
 SIZE = 384
@@ -39,12 +40,9 @@ def scene_phrase(case) -> str:
     official ``scene()`` takes ``info["auxiliary_info"]["scene"]`` of that and ``check_generate`` its
     ``["scene"]``.
     """
-    aux = case.aux
-    inner = aux.get("scene") if isinstance(aux, dict) else None
-    if isinstance(inner, dict) and isinstance(inner.get("scene"), str):
-        return inner["scene"]
-    raise VideoError(f"scene needs auxiliary_info.scene.scene for the prompt {case.prompt!r} (standard mode "
-                     f"with VBench's full_info JSON); got {aux!r}")
+    inner = auxiliary.field(case, "scene", lambda v: isinstance(v, dict) and isinstance(v.get("scene"), str),
+                            ".scene (a string)")
+    return str(inner["scene"])
 
 
 def frame_success(caption: str, phrase: str) -> bool:

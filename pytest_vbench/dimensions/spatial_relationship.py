@@ -17,7 +17,7 @@ import math
 
 from ..scoring import VideoScore
 from ..video import VideoError
-from . import grit_rules
+from . import auxiliary, grit_rules
 from .grit_common import video_predictions
 
 TASK = "ObjectDet"
@@ -25,11 +25,9 @@ RELATIONS = ("on the left of", "on the right of", "on the top of", "on the botto
 
 
 def relation(case) -> tuple[str, str, str]:
-    info = (case.aux or {}).get("spatial_relationship")
-    if not isinstance(info, dict) or not {"object_a", "object_b", "relationship"} <= set(info):
-        raise VideoError(f"prompt {case.prompt!r}: spatial_relationship needs auxiliary_info."
-                         "spatial_relationship with object_a, object_b and relationship "
-                         "(standard mode with VBench_full_info.json)")
+    info = auxiliary.field(case, "spatial_relationship",
+                           lambda v: isinstance(v, dict) and {"object_a", "object_b", "relationship"} <= set(v),
+                           " with object_a, object_b and relationship")
     if info["relationship"] not in RELATIONS:
         raise VideoError(f"prompt {case.prompt!r}: unknown relationship {info['relationship']!r}; "
                          f"expected one of {', '.join(RELATIONS)}")

@@ -17,8 +17,8 @@ A one-frame video divides by zero officially; here it fails its item with a mess
 from __future__ import annotations
 
 from ..scoring import VideoScore
-from ..video import VideoError, check_resize, load_video
-from .background_consistency import pair_scores
+from ..video import check_resize
+from .background_consistency import pair_frames, pair_total
 
 #: frames per DINO forward pass: one on CPU (measured 7.4 s vs 8.0 s for 8 frames of 224x358 at batch
 #: 8, one thread), 8 on accelerators
@@ -55,14 +55,7 @@ def encode(model, images, device: str):
 
 def score_video(video, case, runtime) -> VideoScore:
     """Score one video."""
-    frames = runtime.decoded(video.path, "decord", lambda: load_video(video.path))
-    if len(frames) < 2:
-        raise VideoError(f"{video.path}: has {len(frames)} frame; subject_consistency compares frame pairs and "
-                         f"needs at least 2 (the official code divides by zero here)")
+    frames = pair_frames(video, runtime, "subject_consistency")
     check_resize(video.path, frames.shape[1], frames.shape[2], 224, "the DINO transform")
-    feats = encode(runtime.model("dino"), preprocess(frames), runtime.device)
-    video_sim = 0.0
-    for s in pair_scores(feats):
-        video_sim += s
-    n = len(frames) - 1
+    video_sim, n = pair_total(encode(runtime.model("dino"), preprocess(frames), runtime.device))
     return VideoScore(video_sim, n, {"video_results": video_sim / n})

@@ -21,6 +21,8 @@ video; here both fail their item with a clear message (other videos of the promp
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..scoring import VideoScore
@@ -75,31 +77,44 @@ def score_case(videos, case, runtime) -> list:
 
     want = getattr(case, "keep", None) or sf.WANT  # --vbench-samples static videos per prompt
     if not sf.filters(case, videos):
-        return [_score(v, case, runtime) for v in videos]
+        return [_reported(video, runtime, time.perf_counter(), _score(video, case, runtime)) for video in videos]
     model = runtime.model("raft")
     outcomes: dict[str, object] = {}
     selected = 0
     for video in sorted(videos, key=lambda v: str(v.path)):  # the official lexicographic order
-        key = str(video.path)
-        if selected >= want:
-            outcomes[key] = VideoScore(0.0, 0, None, f"not tested: {want} static candidates sort before it")
-            continue
-        try:
-            verdict = sf.check_video(video.path, model, runtime.device)
-        except VideoError as exc:
-            outcomes[key] = exc
-            continue
-        if not verdict.static:
-            outcomes[key] = VideoScore(0.0, 0, None, f"not static: {verdict.reason}")
-            continue
-        selected += 1
-        outcome = _score(video, case, runtime)
-        if isinstance(outcome, VideoScore):
-            outcome.note = f"static, selected {selected} of {want} (official filtered_videos/{case.prompt}-{selected - 1})"
-        outcomes[key] = outcome
+        t0 = time.perf_counter()
+        outcome, static = _candidate(video, case, runtime, model, want, selected)
+        selected += static
+        outcomes[str(video.path)] = _reported(video, runtime, t0, outcome)
     if selected < want:
         import warnings
 
         warnings.warn(f"temporal_flickering: prompt {case.prompt!r} has {selected} static videos among "
                       f"{len(videos)} candidates (the official filter warns and scores those)", stacklevel=2)
     return [outcomes[str(v.path)] for v in videos]
+
+
+def _candidate(video, case, runtime, model, want: int, selected: int) -> tuple[object, bool]:
+    """One candidate, in the official order: its outcome, and whether it is one of the static videos scored."""
+    from .. import static_filter as sf
+
+    if selected >= want:
+        return VideoScore(0.0, 0, None, f"not tested: {want} static candidates sort before it"), False
+    try:
+        verdict = sf.check_video(video.path, model, runtime.device)
+    except VideoError as exc:
+        return exc, False
+    if not verdict.static:
+        return VideoScore(0.0, 0, None, f"not static: {verdict.reason}"), False
+    outcome = _score(video, case, runtime)
+    if isinstance(outcome, VideoScore):
+        outcome.note = f"static, selected {selected + 1} of {want} (official filtered_videos/{case.prompt}-{selected})"
+    return outcome, True
+
+
+def _reported(video, runtime, t0: float, outcome: object) -> object:
+    """``outcome``, after telling the live progress that ``video`` is done (``Runtime.video_done``)."""
+    done = getattr(runtime, "video_done", None)
+    if done is not None:
+        done(video, time.perf_counter() - t0, isinstance(outcome, BaseException))
+    return outcome

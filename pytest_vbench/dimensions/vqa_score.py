@@ -10,7 +10,7 @@
   ``vbench_vqa_answer``); the dimension score is the mean over videos.
 - Unit: video. Group: ``extra`` (never part of Quality, Semantic or Total).
 - Batching: on accelerators the videos of one prompt with the same frame shape share a forward pass
-  (:meth:`VQAScorer.score_many`); on CPU one at a time.
+  (:meth:`VQAScorer.score_many`); on CPU one at a time. A model error fails only the videos it was scoring.
 - Reproduces: ``t2v_metrics/models/vqascore_models/qwen2vl_model.py``, ``llavaov_model.py`` and
   ``internvl_model.py`` (t2v_metrics 3.0).
 """
@@ -62,13 +62,15 @@ def score_case(videos, case, runtime) -> list:
     ok = [i for i, o in enumerate(outcomes) if not isinstance(o, Exception)]
     if not ok:
         return outcomes
-    try:
-        probs = scorer.score_many([outcomes[i] for i in ok], case.prompt)
-    except Exception as exc:  # a model error fails the videos it was scoring, with the cause
-        tb = traceback.format_exc(limit=-3)
-        for i in ok:
-            outcomes[i] = RuntimeError(f"{videos[i].path}: {type(exc).__name__}: {exc}\n{tb}")
-        return outcomes
+    try:  # a model error (out of memory, say) fails the videos it was scoring (one, or one batch), with the cause
+        probs = scorer.score_many([outcomes[i] for i in ok], case.prompt, capture=True)
+    except Exception as exc:  # anything else fails every video of the case
+        probs = [exc] * len(ok)
     for i, p in zip(ok, probs):
-        outcomes[i] = _outcome(videos[i], p)
+        outcomes[i] = _failure(videos[i], p) if isinstance(p, BaseException) else _outcome(videos[i], p)
     return outcomes
+
+
+def _failure(video, exc: BaseException) -> RuntimeError:
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
+    return RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}\n{tb}")

@@ -37,7 +37,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "clip_b32": ("torch", "open_clip"),
     "clip_l14": ("torch", "open_clip"),
     "aesthetic": ("torch", "open_clip"),
-    "viclip": ("torch", "torchvision", "decord"),
+    "viclip": ("torch", "torchvision"),
     "umt": ("torch",),
     "grit": ("torch", "torchvision"),
     "vqa": ("torch", "torchvision", "transformers", "decord"),

@@ -207,19 +207,30 @@ def read_archive_tensors(path: Path) -> dict:
     return out
 
 
-def load_state_dict(path: Path, *, unwrap: tuple[str, ...] = (), strip_prefix: str = "") -> dict:
-    """``torch.load(weights_only=True)`` on CPU, optionally taking ``ckpt[key]`` and stripping a key prefix.
+def load_torch(path: Path | str, *, mmap: bool = False) -> Any:
+    """``torch.load(weights_only=True)`` on CPU, memory-mapped when asked and the file format allows it.
 
     A damaged file raises :class:`CheckpointError` naming it instead of an unpickling traceback.
     """
     import torch
 
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle/zip errors take many forms
+        if mmap:
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:  # legacy (non-zip) serialisation cannot be memory-mapped
+                if "mmap" not in str(exc) and "zipfile" not in str(exc):
+                    raise
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - pickle/zip errors take many forms; all mean "not readable"
         raise CheckpointError(f"{path} cannot be read as a torch checkpoint ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0][:200]}); it is truncated or corrupt: delete it and "
-                              f"download it again") from None
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); it is truncated or "
+                              f"corrupt: delete it and download it again") from None
+
+
+def load_state_dict(path: Path, *, unwrap: tuple[str, ...] = (), strip_prefix: str = "", mmap: bool = False) -> dict:
+    """:func:`load_torch`, optionally taking ``ckpt[key]`` and stripping a key prefix; refuses anything but a dict."""
+    obj = load_torch(path, mmap=mmap)
     for key in unwrap:
         if isinstance(obj, dict) and key in obj:
             obj = obj[key]
@@ -277,15 +288,19 @@ def no_random_init():
             setattr(torch.Tensor, name, fn)
 
 
-def adopt(model, state: dict, path: Path | str, what: str):
+def adopt(model, state: dict, path: Path | str, what: str, finish=None):
     """Fill a model built on the meta device with ``state`` exactly: strict keys, tensors adopted, eval mode.
 
-    The strict sequence of the families built without random initialisation (DINO, MUSIQ):
-    :func:`check_keys` (a message naming missing/unexpected keys), ``load_state_dict(strict=True,
-    assign=True)``, then a check that no parameter or buffer is left on the meta device.
+    The one strict load of the families built without random initialisation (DINO, MUSIQ, ViCLIP,
+    UMT): :func:`check_keys` (a message naming missing/unexpected keys), ``load_state_dict(strict=True,
+    assign=True)``, then ``finish(model)`` for the tensors the file does not carry (ViCLIP's causal
+    mask, UMT's sinusoid table: non-persistent buffers still on the meta device), then a check that
+    no parameter or buffer is left on the meta device.
     """
     check_keys(model, state, path)
     model.load_state_dict(state, strict=True, assign=True)
+    if finish is not None:
+        finish(model)
     leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     if leftover:
         raise CheckpointError(f"{path}: {what} tensors not filled by the checkpoint: {leftover[:5]}")

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import CheckpointError, resolve
+from .checkpoint import CheckpointError, adopt, load_state_dict, resolve
 
 CKPT = "umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth"
 HEAD_DIM = 64
@@ -154,27 +154,24 @@ def build(state_dict: dict) -> UMTClassifier:
     cfg = config_from_state_dict(sd)
     with torch.device("meta"):  # no throw-away initialisation: the checkpoint tensors are adopted
         model = UMTClassifier(cfg)
-    missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
-    if missing or unexpected:
-        raise CheckpointError(f"UMT checkpoint does not match the model: missing keys {sorted(missing)}, "
-                              f"unexpected keys {sorted(unexpected)}")
-    model.pos_embed = default_pos_embed(cfg["dim"], IMG_SIZE // cfg["patch"], NUM_FRAMES // cfg["tubelet"])
-    if pos is not None:
-        pos = pos.reshape(1, -1, pos.shape[-1]) if pos.dim() == 2 else pos
-        if pos.shape != model.pos_embed.shape:
-            raise CheckpointError(f"UMT checkpoint pos_embed has shape {tuple(pos.shape)}, "
-                                  f"the model needs {tuple(model.pos_embed.shape)}")
-        model.pos_embed = pos.float().clone()
-    return model.eval()
+
+    def position_table(model: UMTClassifier) -> None:
+        table = default_pos_embed(cfg["dim"], IMG_SIZE // cfg["patch"], NUM_FRAMES // cfg["tubelet"])
+        if pos is None:
+            model.pos_embed = table
+            return
+        carried = pos.reshape(1, -1, pos.shape[-1]) if pos.dim() == 2 else pos
+        if carried.shape != table.shape:
+            raise CheckpointError(f"UMT checkpoint pos_embed has shape {tuple(carried.shape)}, "
+                                  f"the model needs {tuple(table.shape)}")
+        model.pos_embed = carried.float().clone()
+
+    return adopt(model, sd, "UMT checkpoint", "UMT", position_table)
 
 
 def load_file(path, device="cpu") -> UMTClassifier:
     """Load the official checkpoint file (a bare state dict); a wrong file raises :class:`CheckpointError`."""
-    from .viclip import load_checkpoint
-
-    sd = load_checkpoint(path)
-    if not isinstance(sd, dict):
-        raise CheckpointError(f"{path}: expected a state dict, got {type(sd).__name__}")
+    sd = load_state_dict(path, mmap=True)
     try:
         return build(sd).to(device)
     except CheckpointError as exc:

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import CheckpointError, resolve
+from .checkpoint import CheckpointError, adopt, load_torch, resolve
 
 CKPT = "ViCLIP/ViClip-InternVid-10M-FLT.pth"
 BPE = "ViCLIP/bpe_simple_vocab_16e6.txt.gz"
@@ -148,7 +148,6 @@ class ViCLIP(nn.Module):
         self.text_encoder = TextEncoder(**t)
         self.temp = nn.Parameter(torch.ones([]) / 100.0)
         self.bpe_path: str | None = None  # set by the loader: the cache's vocabulary file
-        self.text_cache: dict[str, torch.Tensor] = {}  # prompt -> normalised text feature
 
     @torch.no_grad()
     def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
@@ -196,36 +195,17 @@ def build(state_dict: dict) -> ViCLIP:
     cfg = config_from_state_dict(state_dict)
     with torch.device("meta"):  # no throw-away initialisation: the checkpoint tensors are adopted
         model = ViCLIP(cfg)
-    missing, unexpected = model.load_state_dict(state_dict, strict=False, assign=True)
-    if missing or unexpected:
-        raise CheckpointError(f"ViCLIP checkpoint does not match the model: missing keys {sorted(missing)}, "
-                              f"unexpected keys {sorted(unexpected)}")
-    ctx = cfg["text"]["context"]
-    model.text_encoder.mask = torch.full((ctx, ctx), float("-inf")).triu_(1)
-    return model.eval()
 
+    def causal_mask(model: ViCLIP) -> None:
+        ctx = cfg["text"]["context"]
+        model.text_encoder.mask = torch.full((ctx, ctx), float("-inf")).triu_(1)
 
-def load_checkpoint(path):
-    """``torch.load`` (weights only), memory-mapped when the file format allows it.
-
-    A file that is not a readable torch checkpoint raises :class:`CheckpointError` naming it.
-    """
-    try:
-        try:
-            return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:  # legacy (non-zip) serialisation cannot be memory-mapped
-            if "mmap" not in str(exc) and "zipfile" not in str(exc):
-                raise
-            return torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - pickle/zip errors take many forms; all mean "not readable"
-        raise CheckpointError(f"{path} cannot be read as a torch checkpoint ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); it is truncated or "
-                              f"corrupt: delete it and download it again") from None
+    return adopt(model, state_dict, "ViCLIP checkpoint", "ViCLIP", causal_mask)
 
 
 def load_file(path, device="cpu") -> ViCLIP:
     """Load the official checkpoint file (a dict with the state dict under ``"model"``)."""
-    obj = load_checkpoint(path)
+    obj = load_torch(path, mmap=True)
     if not isinstance(obj, dict) or "model" not in obj:
         raise CheckpointError(f"{path}: expected the official ViCLIP container (a dict with a 'model' entry)")
     try:
@@ -244,31 +224,9 @@ def load(runtime) -> ViCLIP:
     return model
 
 
-# -- frames --------------------------------------------------------------------------------------
-
-def read_frames(path, num_frames: int = 8):
-    """8 middle frames, RGB uint8 ``(T, H, W, 3)``, decoded by decord as the official L2 loader."""
-    from pathlib import Path
-
-    from ..video import VideoError, load_video, middle_indices
-
-    path = Path(path)
-    if path.suffix.lower() == ".mp4":
-        return load_video(path, num_frames=num_frames)
-    # the official L2 loader hands every container to decord (gif included), unlike L1
-    import decord
-
-    if not path.is_file():
-        raise VideoError(f"{path}: no such video file")
-    try:
-        reader = decord.VideoReader(str(path), num_threads=1)
-        return reader.get_batch(middle_indices(num_frames, len(reader))).asnumpy()
-    except Exception as exc:
-        raise VideoError(f"{path}: decord cannot decode this file ({str(exc).splitlines()[0][:200]})") from None
-
-
 def transform(frames, resolution: int = 224) -> torch.Tensor:
-    """T-clip-u8: uint8 bicubic resize (no antialias; clamped, rounded), centre crop, /255, CLIP norm."""
+    """The model's input: T-clip-u8, uint8 bicubic resize (no antialias; clamped, rounded), centre crop, /255,
+    CLIP normalisation; ``frames`` RGB uint8 ``(T, H, W, 3)`` -> float32 ``(T, 3, resolution, resolution)``."""
     import torchvision.transforms.functional as TF
     from torchvision.transforms import InterpolationMode
 
@@ -280,49 +238,3 @@ def transform(frames, resolution: int = 224) -> torch.Tensor:
     x = TF.center_crop(x, resolution)
     x = x.float().div(255.0)
     return TF.normalize(x, CLIP_MEAN, CLIP_STD)
-
-
-# -- scoring -------------------------------------------------------------------------------------
-
-def case_scores(videos, case, runtime, batch_size: int = 4) -> list:
-    """Cosine(video, prompt) per video, batching videos through the vision tower.
-
-    Returns a list of ``VideoScore`` or exceptions (one per video, in order).
-    """
-    from ..scoring import VideoScore
-    from ..video import VideoError
-
-    model = runtime.model("viclip")
-    text_feat = text_features(model, case.prompt, runtime)
-    res = model.vision_encoder.resolution
-    out: list = [None] * len(videos)
-    ready = []
-    for i, video in enumerate(videos):
-        try:
-            decoder = "decord" if video.path.suffix.lower() == ".mp4" else "decord-any"
-            frames = runtime.decoded(video.path, decoder, lambda p=video.path: read_frames(p, 8), num_frames=8)
-            ready.append((i, transform(frames, res)))
-        except VideoError as exc:
-            out[i] = exc
-        except Exception as exc:  # unexpected: report on this video only
-            out[i] = RuntimeError(f"{video.path}: {type(exc).__name__}: {exc}")
-    device = next(model.parameters()).device
-    for start in range(0, len(ready), batch_size):
-        chunk = ready[start:start + batch_size]
-        try:
-            feats = model.encode_video(torch.stack([x for _, x in chunk]).to(device))
-            sims = (feats @ text_feat.T)[:, 0].tolist()
-        except Exception as exc:
-            for i, _ in chunk:
-                out[i] = RuntimeError(f"{videos[i].path}: {type(exc).__name__}: {exc}")
-            continue
-        for (i, _), s in zip(chunk, sims):
-            out[i] = VideoScore(float(s), 1, {"video_results": float(s)})
-    return out
-
-
-def text_features(model: ViCLIP, prompt: str, runtime=None) -> torch.Tensor:
-    """Normalised text feature of ``prompt``, cached on the model (one encoding per prompt)."""
-    if prompt not in model.text_cache:
-        model.text_cache[prompt] = model.encode_texts([prompt])
-    return model.text_cache[prompt]

@@ -115,16 +115,72 @@ class VQAOptions:
         return cls(name, q, a, f, n)
 
 
+#: keys of the ``vqa:`` mapping in the YAML config (``--vbench-config``), the same as the ini keys
+#: ``vbench_vqa_<key>``
+CONFIG_KEYS = ("model", "question", "answer", "fps", "frames")
+
+
+def read_config(value: object, where: str) -> dict[str, str]:
+    """The ``vqa:`` mapping of a YAML config as option text; ValueError names what is wrong.
+
+    Values are checked like the ini values when the options are built (:func:`combine`).
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: vqa must be a mapping with keys {', '.join(CONFIG_KEYS)}")
+    unknown = sorted(str(k) for k in value if k not in CONFIG_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown vqa key(s) {unknown}; allowed: {', '.join(CONFIG_KEYS)}")
+    out = {}
+    for key, v in value.items():
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ValueError(f"{where}: vqa.{key} must be a string or a number, got {v!r}")
+        out[key] = str(v)
+    try:  # checked on its own first, so that an error names the file
+        VQAOptions.parse(out.get("model"), out.get("question"), out.get("answer"), out.get("fps"), out.get("frames"))
+    except ValueError as exc:
+        raise ValueError(f"{where}: vqa: {exc}") from None
+    return out
+
+
+def combine(ini: dict[str, str], yaml: dict[str, str], model_option: str | None = None) -> VQAOptions:
+    """The options from their sources, highest first: ``--vbench-vqa-model``, the YAML ``vqa:`` mapping,
+    the ini ``vbench_vqa_*`` keys, then (for what none sets) the backend's t2v_metrics defaults.
+
+    Each key is taken from the highest source that sets it, except the frame sampling: ``fps`` and
+    ``frames`` are one setting, so a source that sets either replaces both from lower sources.
+    Raises ValueError (from :meth:`VQAOptions.parse`) for an invalid value.
+    """
+    merged = {k: v for k, v in ini.items() if v not in (None, "")}
+    sampling = {"fps", "frames"}
+    if sampling & {k for k, v in yaml.items() if v not in (None, "")}:
+        for k in sampling:
+            merged.pop(k, None)
+    merged.update({k: v for k, v in yaml.items() if v not in (None, "")})
+    if model_option:
+        merged["model"] = model_option
+    return VQAOptions.parse(merged.get("model"), merged.get("question"), merged.get("answer"),
+                            merged.get("fps"), merged.get("frames"))
+
+
 def snapshot_dir(cache_dir: Path, name: str) -> Path:
     """Where the snapshot of model ``name`` lives."""
     return Path(cache_dir) / "vqa_model" / name
 
 
 def download_hint(name: str, cache_dir: Path) -> str:
-    """The command that puts model ``name`` where we read it."""
-    model = MODELS.get(name)
-    repo = model.repo if model else "<hub repository>"
-    return f"huggingface-cli download {repo} --local-dir {snapshot_dir(cache_dir, name)}"
+    """The command that puts model ``name`` where we read it (``pytest-vbench download`` for a known model)."""
+    from .snapshots import SNAPSHOTS, download_command
+
+    if name in SNAPSHOTS:
+        return download_command(name, cache_dir)
+    import shlex
+
+    return (f"huggingface-cli download <hub repository> --local-dir {shlex.quote(str(snapshot_dir(cache_dir, name)))}"
+            f"  (no hub source is known for {name!r}; pytest-vbench download fetches {', '.join(MODELS)})")
 
 
 #: files every snapshot needs, and those a backend reads besides (Qwen: its processor settings, chat
@@ -169,13 +225,32 @@ def missing_files(folder: Path) -> list[str]:
     return missing
 
 
-def preflight(options: VQAOptions, cache_dir: Path) -> str | None:
-    """A usage-error text when the selected model's snapshot is missing or incomplete; None when fine."""
+def preflight(options: VQAOptions, cache_dir: Path, lock: Path | None = None, force: bool = False,
+              warn=None) -> str | None:
+    """A usage-error text when the selected model's snapshot is missing, incomplete or damaged; None when fine.
+
+    Present files are checked like every checkpoint (``weights.check``: structure, the size recorded at
+    download, the sha256 of ``lock`` or the published one; safetensors headers against the file size).
+    ``lock``: the lock file (default ``weights.find_lock()``); ``force``: hash again.
+    """
+    from ... import weights
+    from .snapshots import problems
+
     folder = snapshot_dir(cache_dir, options.model)
     if not folder.is_dir():
         problem = f"the snapshot folder {folder} does not exist"
     else:
         missing = missing_files(folder)
+        try:
+            lock = lock if lock is not None else weights.find_lock()
+            bad = problems(options.model, cache_dir, weights.read_lock(lock) if lock else {}, force,
+                           warn or weights._stderr)
+        except weights.LockFileError as exc:
+            return f"vbench: {exc}"
+        if bad:
+            return (f"vbench: vqa_score: the snapshot of {options.model!r} in {folder} has damaged or mismatching "
+                    f"files:\n" + "\n".join(bad) + f"\nDelete them and fetch them again with:  "
+                    f"{download_hint(options.model, cache_dir)}")
         if not missing:
             try:
                 kind = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
@@ -187,8 +262,12 @@ def preflight(options: VQAOptions, cache_dir: Path) -> str | None:
             reason = frame_option_problem(kind, options.fps)
             return f"vbench: vqa_score: model {options.model!r}: {reason}" if reason else None
         problem = f"{folder} lacks {', '.join(missing)}"
+    from .snapshots import SNAPSHOTS
+
+    snap = SNAPSHOTS.get(options.model)
+    source = f" (the hub repository {snap.repo} at revision {snap.revision})" if snap else ""
     return (f"vbench: vqa_score needs the model {options.model!r} in the cache: {problem}.\n"
-            f"Fetch it with:  {download_hint(options.model, cache_dir)}\n"
+            f"Fetch it with:  {download_hint(options.model, cache_dir)}{source}\n"
             f"(or choose another with --vbench-vqa-model / ini vbench_vqa_model; known: {', '.join(MODELS)})")
 
 
@@ -229,24 +308,34 @@ class VQAScorer:
         """Whether :meth:`score_many` batches: on accelerators only (CPU scores one video at a time, as t2v_metrics)."""
         return not str(self.backend.device).startswith("cpu")
 
-    def score_many(self, frames: list, prompt: str, batch: bool | None = None) -> list[float]:
+    def score_many(self, frames: list, prompt: str, batch: bool | None = None, capture: bool = False) -> list:
         """P(answer) for several videos of one prompt, in input order.
 
         With ``batch`` (default: :attr:`batches`), videos whose frames have the same shape go through
-        the model together, at most :attr:`max_batch` at a time; otherwise one at a time.
+        the model together, at most :attr:`max_batch` at a time; otherwise one at a time. With
+        ``capture``, an exception raised by the model takes the place of the values of the videos it was
+        scoring (the one video, or that batch), and the others are still scored; without, it propagates.
         """
-        if not (self.batches if batch is None else batch):
-            return [self.score(f, prompt) for f in frames]
+        one_by_one = not (self.batches if batch is None else batch)
         question, answer = self.options.question or "{}", self.options.answer or "{}"
         groups: dict[tuple, list[int]] = {}
         for i, f in enumerate(frames):
-            groups.setdefault(tuple(f.shape), []).append(i)
-        out: list[float] = [0.0] * len(frames)
+            groups.setdefault(("one", i) if one_by_one else tuple(f.shape), []).append(i)
+        out: list = [0.0] * len(frames)
         for idx in groups.values():
             for start in range(0, len(idx), self.max_batch):
                 chunk = idx[start:start + self.max_batch]
-                probs = self.backend.p_answer_batch([frames[i] for i in chunk], question.format(prompt),
-                                                    answer.format(prompt))
+                probs: list
+                try:
+                    if one_by_one:
+                        probs = [self.score(frames[chunk[0]], prompt)]
+                    else:
+                        probs = self.backend.p_answer_batch([frames[i] for i in chunk], question.format(prompt),
+                                                            answer.format(prompt))
+                except Exception as exc:
+                    if not capture:
+                        raise
+                    probs = [exc] * len(chunk)
                 for i, p in zip(chunk, probs):
                     out[i] = p
         return out
