@@ -208,6 +208,20 @@ def test_a_failing_shared_pass_falls_back_to_each_prompt_alone(qwen_runtime, cas
     assert got == pytest.approx(want, abs=bar("vqa_score"), rel=0)
 
 
+def test_without_the_option_each_video_reaches_the_live_progress_when_it_is_done(qwen_runtime, cases, monkeypatch):
+    """On CPU one video at a time: the progress hears of the first video before the second is scored."""
+    rt = qwen_runtime(1)
+    events = []
+    real = rt.model("vqa").score_many
+    monkeypatch.setattr(rt.model("vqa"), "score_many",
+                        lambda frames, prompt, **kw: events.append(("score", len(frames))) or real(frames, prompt, **kw))
+    rt.on_video = lambda name, seconds, failed: events.append(("done", name))
+    result = runner.run_case(cases[2], rt)
+    names = [v.name for v in cases[2].videos]
+    assert events == [("score", 1), ("done", names[0]), ("score", 1), ("done", names[1])]
+    assert all(v.seconds > 0 for v in result.videos)
+
+
 def test_without_a_source_of_next_items_each_prompt_scores_alone(qwen_runtime, cases):
     rt = qwen_runtime(3)  # Ray actors and hand-made runtimes: no upcoming items
     result = runner.run_case(cases[2], rt)
