@@ -121,7 +121,7 @@ def bench_batches(scorer, videos: list[Path], sizes: list[int], repeat: int, lab
         print(f"{size:>5} {single / n:>22.4f} {batched / n:>16.4f} {single / batched:>8.2f}x {diff:>11.1e}")
 
 
-#: prompts of different token lengths (3 to 22 words), as a custom-mode folder might have
+#: prompts of different token lengths (1 to 20 words), as a custom-mode folder might have
 PROMPTS = ["a dog", "a red car driving on a road", "a cat playing with a ball of red wool on a wooden floor",
            "two people walking on a beach at sunset while waves roll in and seagulls fly over the water behind them",
            "fireworks", "a time-lapse of clouds over a mountain lake", "a chef chopping vegetables in a busy kitchen",
