@@ -130,8 +130,14 @@ SNAPSHOTS: dict[str, Snapshot] = {s.name: s for s in (
              },
              digest_source=_QWEN7_SOURCE,
              revision_source="the same manifests, and Hugging Face cache snapshot paths in public code"),
-    Snapshot("qwen2.5-vl-32b", "Qwen/Qwen2.5-VL-32B-Instruct", "qwen2_5_vl"),
-    Snapshot("qwen2.5-vl-72b", "Qwen/Qwen2.5-VL-72B-Instruct", "qwen2_5_vl"),
+    Snapshot("qwen2.5-vl-32b", "Qwen/Qwen2.5-VL-32B-Instruct", "qwen2_5_vl",
+             revision="7cfb30d71a1f4f49a57592323337a4a4727301da",
+             revision_source="pinned revisions and Hugging Face cache snapshot paths in several independent public "
+                             "repositories"),
+    Snapshot("qwen2.5-vl-72b", "Qwen/Qwen2.5-VL-72B-Instruct", "qwen2_5_vl",
+             revision="89c86200743eec961a297729e7990e8f2ddbc4c5",
+             revision_source="pinned revisions and Hugging Face cache snapshot paths in several independent public "
+                             "repositories"),
     Snapshot("llava-onevision-qwen2-7b-ov", "llava-hf/llava-onevision-qwen2-7b-ov-hf", "llava_onevision",
              revision="0d50680527681998e456c7b78950205bedd8a068",
              revision_source="Hugging Face cache snapshot paths in several public repositories"),
