@@ -53,11 +53,13 @@ _QWEN3_SOURCE = ("published manifests of Qwen/Qwen2.5-VL-3B-Instruct at this com
                  "generation_config.json and the index: none published (0)")
 _LLAVA05_SOURCE = ("published manifests of llava-hf/llava-onevision-qwen2-0.5b-ov-hf at this commit in public "
                    "GitHub repositories: model.safetensors (1,787,445,680 bytes) in a DeploySharp model-acquisition "
-                   "guide (audited against the hub's LFS sha256), the MODEL_FILE_SHA256 of a High-Motion v2 "
-                   "reproduction guide, and a HERMES deployment note; tokenizer.json and generation_config.json "
-                   "(with sizes) in both the DeploySharp guide and the High-Motion guide. config.json and "
-                   "tokenizer_config.json: ONE source only (the High-Motion guide's MODEL_FILE_SHA256, which "
-                   "checks them after snapshot_download at this revision), no size published (0)")
+                   "guide pinned to this revision (audited against the hub's LFS sha256) and in the "
+                   "MODEL_FILE_SHA256 of a High-Motion v2 reproduction guide pinned to it; the same sha256 in a "
+                   "HERMES deployment note, the same size in a LLaVA DocVQA write-up at this revision. "
+                   "tokenizer.json and generation_config.json (with sizes) in both the DeploySharp guide and the "
+                   "High-Motion guide. config.json and tokenizer_config.json: ONE source only (the High-Motion "
+                   "guide's MODEL_FILE_SHA256, which checks them after snapshot_download at this revision), no "
+                   "size published (0)")
 
 
 @dataclass(frozen=True)
