@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 _MEMO = "prefetch"
+_SETTLED = "prefetch-settled"
 
 
 @dataclass
@@ -82,17 +83,22 @@ def ahead(case: Any, limit: int, runtime: Any) -> list[tuple[Any, list[tuple[Any
         return []
     store = getattr(runtime, "result_store", None)
     tab = table(runtime)
+    # items found with nothing left to score ahead stay so (the store only grows; results ahead wait for
+    # their item): not hashed and looked up again by every later item
+    settled: set[str] = runtime.memo.setdefault(_SETTLED, set())
     out: list[tuple[Any, list[tuple[Any, str]]]] = []
     for other in upcoming():
         if len(out) >= limit:
             break
-        if other.dimension != case.dimension or other.item_name == case.item_name:
+        if other.dimension != case.dimension or other.item_name in settled or other.item_name == case.item_name:
             continue
         videos = [v for v in other.videos if _readable_name(v)]
         todo = [(videos[i], k) for i, k in sorted(keys(other, videos, runtime).items())
                 if k not in tab and (store is None or store.get(k) is None)]
         if todo:
             out.append((other, todo))
+        else:
+            settled.add(other.item_name)
     return out
 
 
