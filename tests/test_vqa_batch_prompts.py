@@ -193,7 +193,10 @@ def test_a_failing_shared_pass_falls_back_to_each_prompt_alone(qwen_runtime, cas
     real = scorer.backend.p_answer_rows
     victim = cases[1].prompt
 
+    passes = []
+
     def rows(batch):
+        passes.append(sorted({q.split('"')[1] for _, q, _ in batch}))
         if any(victim in q for _, q, _ in batch):
             raise RuntimeError("injected: CUDA out of memory")
         return real(batch)
@@ -203,6 +206,10 @@ def test_a_failing_shared_pass_falls_back_to_each_prompt_alone(qwen_runtime, cas
     assert [r.failed for r in results] == [False, True, False]
     assert "injected: CUDA out of memory" in results[1].failure_message()
     assert prefetch.table(rt) == {}
+    first, second, third = (c.prompt for c in cases)
+    # the shared pass fails; the first prompt alone (one video at a time, as without the option); the
+    # failure halved the look-ahead (3 -> 1), so the later items score alone without trying a shared pass
+    assert passes == [sorted([first, second, third]), [first], [second], [third], [third]]
     want = {k: v for c in (cases[0], cases[2]) for k, v in _values(_run(c, qwen_runtime(1), cases)).items()}
     got = {k: v for r in (results[0], results[2]) for k, v in _values(r).items()}
     assert got == pytest.approx(want, abs=bar("vqa_score"), rel=0)
@@ -223,9 +230,11 @@ def test_without_the_option_each_video_reaches_the_live_progress_when_it_is_done
 
 
 def test_without_a_source_of_next_items_each_prompt_scores_alone(qwen_runtime, cases):
-    rt = qwen_runtime(3)  # Ray actors and hand-made runtimes: no upcoming items
+    """Ray actors and hand-made runtimes have no next items: exactly the numbers of a run without the option."""
+    rt = qwen_runtime(3)
     result = runner.run_case(cases[2], rt)
     assert not result.failed and len(result.videos) == 2 and prefetch.table(rt) == {}
+    assert _values(result) == _values(runner.run_case(cases[2], qwen_runtime(1)))
 
 
 # ----------------------------------------------------------------------------- the next items

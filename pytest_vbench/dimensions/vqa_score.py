@@ -92,13 +92,18 @@ def _one_prompt(videos, case, runtime, scorer) -> list:
     return in_batches(videos, prepare, run, scorer.max_batch if scorer.batches else 1, runtime)
 
 
+#: runtime.memo key: how many prompts this process still puts in one pass (halved after a failed pass)
+_LIMIT = "vqa_score-batch-prompts"
+
+
 def _across_prompts(videos, case, runtime, scorer, prompts: int) -> list:
     """This prompt's videos with those of up to ``prompts - 1`` prompts this process runs next, in one pass.
 
     Results computed earlier by another item are taken first (:func:`pytest_vbench.prefetch.take`).
-    The other prompts' results are kept for their own items; only a successful one is kept. When the
-    shared pass fails, this prompt is scored alone (:func:`_one_prompt`), so an error fails only the
-    item it belongs to.
+    The other prompts' results are kept for their own items; only a successful one is kept. With no
+    other prompt to score, or when the shared pass fails, this prompt is scored alone exactly as
+    without the option (:func:`_one_prompt`), so an error fails only the item it belongs to; after a
+    failed pass this process looks ahead half as far (down to no other prompt).
     """
     from .. import prefetch
 
@@ -124,31 +129,36 @@ def _across_prompts(videos, case, runtime, scorer, prompts: int) -> list:
             own[i] = frames
     if not own:
         return out
+    limit = runtime.memo.get(_LIMIT, prompts)
     others = []  # (video, store key, frames, prompt, seconds to prepare)
-    for other, pending in prefetch.ahead(case, prompts - 1, runtime):
+    for other, pending in prefetch.ahead(case, limit - 1, runtime):
         for video, key in pending:
             t0 = time.perf_counter()
             frames = _frames(video, scorer, runtime)
             if not isinstance(frames, Exception):  # a bad video is left to its own item, which reports it
                 others.append((video, key, frames, other.prompt, time.perf_counter() - t0))
-    pairs = [(frames, case.prompt) for frames in own.values()] + [(o[2], o[3]) for o in others]
-    t0 = time.perf_counter()
-    try:
-        probs = scorer.score_pairs(pairs)
-    except Exception:  # noqa: BLE001 - this prompt alone, as without the option; the others score in their items
-        mine = list(own)
-        for i, outcome in zip(mine, _one_prompt([videos[i] for i in mine], case, runtime, scorer)):
-            out[i] = outcome
-        return out
-    share = (time.perf_counter() - t0) / len(pairs)
-    for i, p in zip(own, probs):
-        out[i] = _outcome(videos[i], p)
-        if done is not None:
-            done(videos[i], prep[i] + share, isinstance(out[i], Exception))
-    for (video, key, _, _, seconds), p in zip(others, probs[len(own):]):
-        outcome = _outcome(video, p)
-        if not isinstance(outcome, Exception):
-            prefetch.put(key, outcome, seconds + share, runtime)
+    if others:
+        pairs = [(frames, case.prompt) for frames in own.values()] + [(o[2], o[3]) for o in others]
+        t0 = time.perf_counter()
+        try:
+            probs = scorer.score_pairs(pairs)
+        except Exception:  # noqa: BLE001 - out of memory, say: later items of this process look ahead half as far
+            runtime.memo[_LIMIT] = max(1, limit // 2)
+        else:
+            share = (time.perf_counter() - t0) / len(pairs)
+            for i, p in zip(own, probs):
+                out[i] = _outcome(videos[i], p)
+                if done is not None:
+                    done(videos[i], prep[i] + share, isinstance(out[i], Exception))
+            for (video, key, _, _, seconds), p in zip(others, probs[len(own):]):
+                outcome = _outcome(video, p)
+                if not isinstance(outcome, Exception):
+                    prefetch.put(key, outcome, seconds + share, runtime)
+            return out
+    # nothing ahead, or the shared pass failed: this prompt alone, exactly as without the option
+    mine = list(own)
+    for i, outcome in zip(mine, _one_prompt([videos[i] for i in mine], case, runtime, scorer)):
+        out[i] = outcome
     return out
 
 
