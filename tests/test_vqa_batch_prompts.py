@@ -48,7 +48,14 @@ def _pairs(scorer):
     return [(f, PROMPTS[i % len(PROMPTS)]) for i, f in enumerate(frames)] + [(frames[0], PROMPTS[1])]
 
 
-def test_prompts_of_different_lengths_batched_together_equal_one_at_a_time(scorer, monkeypatch):
+@pytest.fixture(scope="module")
+def alone(scorer):
+    """``(pairs, one-at-a-time values)`` of each backend, computed once."""
+    pairs = _pairs(scorer)
+    return pairs, [scorer.score(f, p) for f, p in pairs]
+
+
+def test_prompts_of_different_lengths_batched_together_equal_one_at_a_time(scorer, alone, monkeypatch):
     widths: list[int] = []
     penalty_ids: list[int] = []
     real_pad, real_answer = padding.left_pad, answer.answer_probability
@@ -61,8 +68,7 @@ def test_prompts_of_different_lengths_batched_together_equal_one_at_a_time(score
         penalty_ids.append(int(input_ids.shape[-1]))
         return real_answer(logits, input_ids, answer_id, config)
 
-    pairs = _pairs(scorer)
-    one = [scorer.score(f, p) for f, p in pairs]
+    pairs, one = alone
     monkeypatch.setattr(padding, "left_pad", spy_pad)
     monkeypatch.setattr(answer, "answer_probability", spy_answer)
     many = scorer.score_pairs(pairs)
@@ -73,7 +79,7 @@ def test_prompts_of_different_lengths_batched_together_equal_one_at_a_time(score
 
 
 @pytest.mark.parametrize("wrong", ["unmasked", "right"])
-def test_the_check_sees_pads_that_are_unmasked_or_on_the_right(scorer, monkeypatch, wrong):
+def test_the_check_sees_pads_that_are_unmasked_or_on_the_right(scorer, alone, monkeypatch, wrong):
     """The equality above needs the mask and the left side: either mistake moves P("Yes") far past the bar."""
     import torch
 
@@ -88,8 +94,7 @@ def test_the_check_sees_pads_that_are_unmasked_or_on_the_right(scorer, monkeypat
             ids[i, :r.shape[-1]], mask[i, :r.shape[-1]] = r, 1
         return ids, mask
 
-    pairs = _pairs(scorer)
-    one = [scorer.score(f, p) for f, p in pairs]
+    pairs, one = alone
     monkeypatch.setattr(padding, "left_pad", bad_pad)
     many = scorer.score_pairs(pairs)
     assert max(abs(a - b) for a, b in zip(one, many)) > 100 * bar("vqa_score")
