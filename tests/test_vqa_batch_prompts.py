@@ -393,3 +393,11 @@ def test_plugin_a_model_error_in_one_prompt_fails_only_its_item(pytester, seeded
 def test_docs_list_the_option():
     text = (Path(__file__).parents[1] / "docs" / "options.md").read_text(encoding="utf-8")
     assert "--vbench-vqa-batch-prompts" in text and "vbench_vqa_batch_prompts" in text
+
+
+def test_plugin_a_bad_value_is_a_usage_error_before_any_item(pytester, tmp_path):
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--vbench-videos", str(VIDEOS), "--vbench-mode", "custom", "--vbench-dims",
+        "vqa_score", "--vbench-cache-dir", str(tmp_path), "--vbench-vqa-batch-prompts", "0")
+    assert result.ret == 4  # usage error: stops before the missing model is even looked for
+    result.stderr.fnmatch_lines(["*--vbench-vqa-batch-prompts: *at least 1 (1 = off), got '0'*"])
