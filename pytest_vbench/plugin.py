@@ -610,6 +610,8 @@ class ResultsPlugin:
         summary["identity"] = vb.identity
         to_report(summary, completeness)
         summary["planned_partial"] = list(vb.planned_partial)
+        if vb.options.get("vqa_batch_prompts", 1) > 1:  # how it ran: which prompts shared a pass varies by schedule
+            summary["runtime"]["vqa_batch_prompts"] = vb.options["vqa_batch_prompts"]
         verdict, vb.comparison = compare.verdict(summary, vb.thresholds, vb.baseline, vb.compare_settings,
                                                  vb.baseline_path)
         decide(verdict, completeness, status, _exit_reason(session, status, len(self.failed_ids)))

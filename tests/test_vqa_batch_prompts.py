@@ -368,6 +368,8 @@ def test_plugin_batched_across_prompts_gives_the_unbatched_report(pytester, seed
     base = {k: v for k, v in reports["alone"].items() if k != "runtime"}
     for name in ("batched", "batched-n2"):
         _close(base, {k: v for k, v in reports[name].items() if k != "runtime"})
+        assert reports[name]["runtime"]["vqa_batch_prompts"] == 3  # the report says how it ran
+    assert "vqa_batch_prompts" not in reports["alone"]["runtime"]
 
 
 def test_plugin_a_model_error_in_one_prompt_fails_only_its_item(pytester, seeded_cache, tmp_path, monkeypatch):
