@@ -2,13 +2,17 @@
 
 Reproduces ``vbench/cli/static_filter.py`` of vbench 0.1.5 (spec section 5):
 
-* frames: OpenCV, every frame, BGR->RGB, float 0..255 (streamed here; the official holds the video)
+* frames: OpenCV, every frame, BGR->RGB, float 0..255 (held as uint8 here; the official holds the
+  video as float32)
 * pairs: consecutive pairs (f0,f1)...(f[n-2],f[n-1]), then the wrap pairs (f0,f[n-1]) and (f[n-1],f0)
 * per pair: RAFT-large (20 updates, replicate padding to a multiple of 8), score = float32 mean of
   the ``int(Hp*Wp*0.02)`` largest flow magnitudes over the padded frame
 * ``thres = 3 * min(H, W) / 256``, ``count_num = round(2 * n / 16)`` (Python round)
 * not static as soon as the number of consecutive-pair scores > thres **exceeds** count_num, or a
   wrap score is > ``thres * count_num * 2`` (0 when count_num is 0)
+* **pairs stop once a video is known not to be static** (count_num exceeded): the verdict is exactly
+  the official one, the remaining pairs and the wrap pairs are not scored (``Verdict.scores`` then
+  ends at the deciding pair). ``EARLY_STOP = False`` scores every pair, as the official code does.
 * candidates are tested in lexicographically sorted path order (``-10`` before ``-2``); in the
   temporal_flickering scope a prompt stops being tested once it has 5 static videos
 
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 BATCH: int | None = None  # frame pairs per RAFT pass; None: models.raft.pairs_per_pass (1 on the CPU)
 WANT = 5  # static videos kept per prompt
 FRACTION = 0.02  # the static filter averages the 2 % largest flow magnitudes (dynamic_degree: 5 %)
+EARLY_STOP = True  # stop scoring a video's pairs once it is known not to be static (exact)
 
 
 def filters(case: Any, videos: list[Any] | None = None) -> bool:
@@ -53,13 +58,28 @@ def params(first_hw: tuple[int, int], count: int) -> tuple[float, int]:
 
 def is_static(scores: list[float], thres: float, count_num: int) -> tuple[bool, str]:
     """The official ``check_static`` on consecutive scores followed by the two wrap scores, with a reason."""
+    return verdict_of(scores[:-2], scores[-2:], thres, count_num)
+
+
+def exceeded(consecutive: list[float], thres: float, count_num: int) -> bool:
+    """True once the consecutive-pair scores so far make the video not static, whatever follows."""
+    return sum(1 for s in consecutive if s > thres) > count_num
+
+
+def verdict_of(consecutive: list[float], wraps: list[float], thres: float, count_num: int) -> tuple[bool, str]:
+    """:func:`is_static` on the consecutive scores and the wrap scores given apart.
+
+    When the consecutive scores stop at the pair that exceeded count_num (early stop), the wrap
+    scores are empty and the answer is the same as with every pair scored.
+    """
     count = 0
-    for i, s in enumerate(scores[:-2]):
+    for i, s in enumerate(consecutive):
         if s > thres:
             count += 1
         if count > count_num:
             return False, f"{count} consecutive-pair scores > {thres:.4g} (allowed {count_num}; pair {i})"
-    for s in scores[-2:]:
+    assert len(wraps) == 2, "both wrap pairs are scored when the consecutive pairs did not decide"
+    for s in wraps:
         if s > thres * count_num * 2:
             return False, f"wrap-pair score {s:.4g} > {thres * count_num * 2:.4g}"
     return True, "static"
@@ -84,7 +104,7 @@ class Verdict:
 
 
 def check_video(path: str | Path, model: Any, device: str = "cpu") -> Verdict:
-    """Run the official static test on one video file, holding at most ``batch + 1`` frames (plus the first)."""
+    """Run the official static test on one video file (its frames held as uint8)."""
     from .dimensions.dynamic_degree import MIN_SIDE, RGBFrames, pair_scores, too_small
     from .models.raft import pairs_per_pass
 
@@ -94,14 +114,19 @@ def check_video(path: str | Path, model: Any, device: str = "cpu") -> Verdict:
     if too_small(hw):
         return Verdict(str(path), False, f"too small for RAFT ({hw[1]}x{hw[0]}; needs {MIN_SIDE} px a side)")
     batch = BATCH or pairs_per_pass(device, hw)
-    scores = pair_scores(model, frames, device, batch, FRACTION)
+    held = list(frames)  # count_num depends on the number of frames: known before any pair
     assert frames.first is not None and frames.last is not None  # opencv_frames raises on an empty video
-    # the wrap pairs (f0, f[n-1]) then (f[n-1], f0): one pass for both, or one pass each on the CPU
-    # (two pairs at once would hold two correlation pyramids, ~2.2 GB at 720p)
-    scores += pair_scores(model, [frames.first, frames.last, frames.first], device, 2 if batch > 1 else 1, FRACTION)
     thres, count_num = params(hw, frames.count)
-    static, reason = is_static(scores, thres, count_num)
-    return Verdict(str(path), static, reason, frames.count, thres, count_num, scores)
+    stop = (lambda got: exceeded(got, thres, count_num)) if EARLY_STOP else None
+    scores = pair_scores(model, held, device, batch, FRACTION, stop=stop)
+    wraps: list[float] = []
+    if not (EARLY_STOP and exceeded(scores, thres, count_num)):
+        # the wrap pairs (f0, f[n-1]) then (f[n-1], f0): one pass for both, or one pass each on the CPU
+        # (two pairs at once would hold two correlation pyramids, ~2.2 GB at 720p)
+        wraps = pair_scores(model, [frames.first, frames.last, frames.first], device, 2 if batch > 1 else 1,
+                            FRACTION)
+    static, reason = verdict_of(scores, wraps, thres, count_num)
+    return Verdict(str(path), static, reason, frames.count, thres, count_num, scores + wraps)
 
 
 # --- the `pytest-vbench static-filter` command ---------------------------------------------------------

@@ -36,6 +36,7 @@ import platform
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ SCHEMA = "pytest-vbench-store/1"
 RUNTIME_FIELDS = ("seconds", "device", "store_hits")
 #: the per-video entry fields that are the score itself (what the store holds)
 _LOCATION_FIELDS = ("video", "path", "sample", "seconds")
+#: stored beside a result: the warnings raised while its case was scored (never part of the report)
+_WARNINGS = "_warnings"
 _MEMO_KEY = "result-store"
 
 _lock = threading.Lock()
@@ -266,13 +269,26 @@ def run_case(case: Any, runtime: Any, store: ResultStore | None) -> CaseResult:
         hits = {}
     todo = [v for i, v in enumerate(case.videos) if i not in hits]
     lookup = (time.perf_counter() - started) / len(case.videos)
+    stored: list[str] = []  # warnings raised while the stored results were scored: repeated below
+    for value in hits.values():
+        stored += [m for m in value.pop(_WARNINGS, []) if m not in stored]
+    raised: list[str] = []  # warnings raised now
     if todo:
-        result = fresh(replace(case, videos=todo), runtime).to_json()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fresh(replace(case, videos=todo), runtime).to_json()
+        for w in caught:  # on to the session, as if never caught
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            raised += [str(w.message)] if str(w.message) not in raised else []
     else:
         result = {"dimension": case.dimension, "prompt": case.prompt, "order": case.order,
                   "folder": case.dim.folder, "videos": [], "errors": [], "missing": list(case.missing)}
     scored = {entry["path"]: entry for entry in result["videos"]}
     videos = []
+    for message in stored:  # a hit tells what the run that scored it was told
+        if message not in raised:
+            warnings.warn(message, UserWarning, stacklevel=2)
+    raised += [m for m in stored if m not in raised]
     for i, video in enumerate(case.videos):
         if i in hits:
             entry = {"video": video.name, "path": str(video.path), "sample": video.sample}
@@ -283,7 +299,10 @@ def run_case(case: Any, runtime: Any, store: ResultStore | None) -> CaseResult:
             entry = scored[str(video.path)]
             videos.append(entry)
             if i in keys:
-                store.put(keys[i], {k: v for k, v in entry.items() if k not in _LOCATION_FIELDS})
+                value = {k: v for k, v in entry.items() if k not in _LOCATION_FIELDS}
+                if raised:
+                    value[_WARNINGS] = raised
+                store.put(keys[i], value)
     result["videos"] = videos
     result["store_hits"] = len(hits)
     result["seconds"] = round(time.perf_counter() - started, 6)

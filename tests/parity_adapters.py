@@ -283,13 +283,18 @@ def static_filter(ctx: Ctx, videos: list[str] | None = None) -> None:
     by_name = {r["video"]: r for r in ctx.ref["records"]}
     for name in videos if videos is not None else sorted(by_name):
         ref = by_name[name]
-        v = sf.check_video(VIDEOS / "static_filter" / name, rt.model("raft"))
+        with pytest.MonkeyPatch.context() as mp:  # every pair, as the official code scores them
+            mp.setattr(sf, "EARLY_STOP", False)
+            v = sf.check_video(VIDEOS / "static_filter" / name, rt.model("raft"))
         ctx.same(f"{name} threshold", v.thres, ref["thres"])
         ctx.same(f"{name} count_num", v.count_num, ref["count_num"])
         ctx.same(f"{name} pairs", len(v.scores), len(ref["pair_scores"]))
         for i, (a, b) in enumerate(zip(v.scores, ref["pair_scores"])):
             ctx.close(f"{name} pair {i}", a, b, "static filter pair scores")
         ctx.same(f"{name} static", v.static, ref["static"])
+        early = sf.check_video(VIDEOS / "static_filter" / name, rt.model("raft"))  # the default: early stop
+        ctx.same(f"{name} static (early stop)", early.static, ref["static"])
+        ctx.same(f"{name} early-stop scores are a prefix", early.scores == v.scores[:len(early.scores)], True)
 
 
 # -- tools/parity_video_text.py: ViCLIP and UMT on the synthetic clips of checkpoints_video_text.VIDEO_SPECS ----

@@ -63,6 +63,48 @@ def test_check_move_scan():
     assert dd.moved([float("nan")] * 3, 1.0, 1) is False
 
 
+def test_decided_prefix_gives_the_full_answer():
+    """Wherever ``decided`` says a prefix fixes the answer, ``moved`` of that prefix equals ``moved`` of the
+    whole list: exhaustively over short score lists (above/below thres, NaN) and every count_num."""
+    import itertools
+
+    values = [0.5, 2.0, float("nan")]
+    stops = 0
+    for n in range(0, 7):
+        for scores in itertools.product(values, repeat=n):
+            for count_num in range(0, n + 2):
+                full = dd.moved(list(scores), 1.0, count_num)
+                for k in range(0, n + 1):
+                    if dd.decided(list(scores[:k]), 1.0, count_num, n):
+                        assert dd.moved(list(scores[:k]), 1.0, count_num) is full, (scores, count_num, k)
+                        stops += k < n
+    assert stops > 1000  # the rule does stop early, often
+    assert not dd.decided([], 1.0, 0, 5)  # count_num 0: True only once a pair is scored, as the official
+    assert dd.decided([2.0, 2.0], 1.0, 2, 15) and not dd.decided([2.0, 0.5], 1.0, 2, 15)
+    assert dd.decided([0.5] * 12, 1.0, 4, 15) and not dd.decided([0.5] * 11, 1.0, 4, 15)
+
+
+@pytest.mark.parametrize("magnitude,moving,pairs", [(1e6, True, 2), (0.0, False, 4)])
+def test_score_video_stops_scoring_pairs_once_decided(cache, monkeypatch, magnitude, moving, pairs):
+    """odd130x170: 6 sampled frames, 5 pairs, count_num 2. All pairs above thres: True after 2 pairs;
+    all below: False once 4 of 5 pairs leave too few to reach 2. Without the early stop every pair runs."""
+    from pytest_vbench.suite import VideoRef
+
+    rt = Runtime("cpu", cache("0"))
+    path = VIDEOS / "odd130x170-0.mp4"
+    frames = _sampled_rgb(path)
+    assert len(frames) - 1 == 5 and dd.params(frames[0].shape[:2], len(frames))[1] == 2
+    calls = []
+    real = raft.flow
+    monkeypatch.setattr(raft, "flow", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(dd, "top_magnitude", lambda f, fraction=dd.FRACTION: magnitude)
+    got = dd.score_video(VideoRef(path, 0), None, rt)
+    assert got.record["video_results"] is moving and len(calls) == pairs
+    calls.clear()
+    monkeypatch.setattr(dd, "EARLY_STOP", False)
+    assert dd.score_video(VideoRef(path, 0), None, rt).record["video_results"] is moving and len(calls) == 5
+
+
 def test_padding_is_replicate_and_split():
     x = torch.arange(2 * 3 * 5 * 6, dtype=torch.float32).reshape(2, 3, 5, 6)
     p = dd.pad8(x)

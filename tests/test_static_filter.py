@@ -52,6 +52,44 @@ def test_static_rule_exceeds_count_num_and_wrap_threshold():
     assert sf.is_static([0.5, 0.0, 0.0], 1.0, 0)[0]
 
 
+def test_early_stop_gives_the_full_verdict():
+    """Where ``exceeded`` stops the consecutive pairs, ``verdict_of`` of the prefix (no wrap scores) equals
+    ``is_static`` of every score: exhaustively over short lists and count_num values."""
+    import itertools
+
+    for n in range(0, 6):
+        for consecutive in itertools.product([0.5, 2.0], repeat=n):
+            for wraps in itertools.product([0.0, 0.5, 5.0], repeat=2):
+                for count_num in range(0, 3):
+                    full = sf.is_static(list(consecutive) + list(wraps), 1.0, count_num)
+                    for k in range(n + 1):
+                        if sf.exceeded(list(consecutive[:k]), 1.0, count_num):
+                            assert sf.verdict_of(list(consecutive[:k]), [], 1.0, count_num) == full
+                            break
+
+
+def test_check_video_stops_once_not_static(seeded_cache, monkeypatch):
+    """Every pair far above thres: not static once count_num + 1 pairs are scored, and the wrap pairs are
+    not scored; without the early stop every pair runs, with the same verdict and reason."""
+    from pytest_vbench.dimensions import dynamic_degree as dd
+    from pytest_vbench.models import raft
+    from pytest_vbench.runtime import Runtime
+
+    model = Runtime("cpu", seeded_cache("raft", seed=0).path).model("raft")
+    path = VIDEOS / f"{PROMPT}-0.mp4"
+    calls = []
+    real = raft.flow
+    monkeypatch.setattr(raft, "flow", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(dd, "top_magnitude", lambda f, fraction=dd.FRACTION: 1e6)
+    early = sf.check_video(path, model)
+    assert not early.static and len(calls) == len(early.scores) == early.count_num + 1
+    calls.clear()
+    monkeypatch.setattr(sf, "EARLY_STOP", False)
+    full = sf.check_video(path, model)
+    assert (full.static, full.reason) == (early.static, early.reason)
+    assert len(full.scores) == len(calls) == full.frames - 1 + 2  # every pair and both wraps, one pass each
+
+
 def test_top_magnitude_is_two_percent_of_the_padded_frame():
     import numpy as np
 

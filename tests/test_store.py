@@ -177,6 +177,33 @@ def test_hit_equals_fresh_and_only_changed_videos_are_scored(tmp_path, two_video
     assert store.run_case(case, Runtime("cpu", tmp_path / "cache"), s).to_json()["errors"] == fourth["errors"]
 
 
+def test_a_hit_repeats_the_warnings_its_scoring_raised(tmp_path, two_videos, monkeypatch):
+    """A warning raised while a case was scored (temporal_flickering's "fewer than 5 static videos") is
+    stored with its results and raised again when they are reused, once, as a fresh run raises it."""
+    from pytest_vbench import runner
+    from pytest_vbench.dimensions import temporal_flickering as tf
+
+    real = tf.score_video
+
+    def warning(video, case, runtime):
+        import warnings
+
+        warnings.warn(f"about {case.prompt}", UserWarning, stacklevel=2)
+        return real(video, case, runtime)
+
+    monkeypatch.setattr(tf, "score_video", warning)
+    s = store.ResultStore(tmp_path / "s")
+    case = _case(two_videos)
+    with pytest.warns(UserWarning, match="about a cat") as fresh:
+        first = store.run_case(case, Runtime("cpu", tmp_path / "cache"), s).to_json()
+    assert first["store_hits"] == 0 and len(fresh) == 2  # once per video, as the dimension raised it
+    monkeypatch.setattr(runner, "run_case", lambda c, rt: pytest.fail("a full hit scores nothing"))
+    with pytest.warns(UserWarning, match="about a cat") as hit:
+        second = store.run_case(case, Runtime("cpu", tmp_path / "cache"), s).to_json()
+    assert second["store_hits"] == 2 and len(hit) == 1
+    assert all("_warnings" not in e for e in second["videos"])  # never in the report
+
+
 def test_cached_run_report_equals_fresh_run(pytester, small_suite, flicker_videos, tmp_path):
     """End to end: a second run served from the store writes the same JSON report (apart from runtime)."""
     common = ["-p", "no:cacheprovider", "--vbench-videos", str(flicker_videos), "--vbench-full-info",

@@ -89,12 +89,61 @@ def test_the_qwen_7b_snapshot_is_pinned_to_a_commit_with_every_file_digest():
         assert r.url == ("https://huggingface.co/Qwen/Qwen2.5-VL-7B-Instruct/resolve/"
                          f"cc594898137f460bfe9f0759e9844b3ce807cfb5/{r.path.rsplit('/', 1)[1]}")
         assert weights.dims_needing(r) == ["vqa_score"]
-    # the other models: unpinned rows, shards known only once the index is there
+    # the other unpinned models: unpinned rows, shards known only once the index is there
     other = snapshots.rows("internvl3-8b", Path("/nonexistent"))
     assert [r.path for r in other] == [f"vqa_model/internvl3-8b/{f}" for f in
                                        ("config.json", "tokenizer.json", "tokenizer_config.json", INDEX)]
     assert not any(r.pinned for r in other)
     assert snapshots.rows("llava-onevision-qwen2-0.5b-ov", Path("/x"))[-1].path.endswith("/model.safetensors")
+
+
+PINNED = sorted(n for n, s in snapshots.SNAPSHOTS.items() if s.pins)
+
+
+@pytest.mark.parametrize("name", PINNED)
+def test_a_pinned_snapshot_pins_every_file_it_downloads_at_a_commit(name):
+    """No partial pins on a known model: every row the download fetches (the shards the pinned index names
+    included) has a published sha256, at a commit, never ``main`` (a digest only holds for one commit)."""
+    snap = snapshots.SNAPSHOTS[name]
+    assert re.fullmatch(r"[0-9a-f]{40}", snap.revision) and snap.revision_source and snap.digest_source
+    rows = snapshots.rows(name, Path("/nonexistent"))
+    files = [r.path.rsplit("/", 1)[1] for r in rows]
+    assert set(files) == set(snap.pins) and files[:len(snap.files)] == list(snap.files)
+    if snap.weights == INDEX:
+        assert any(f.endswith(".safetensors") for f in files[len(snap.files):])
+    for r in rows:
+        assert r.pinned and re.fullmatch(r"[0-9a-f]{64}", r.sha256 or "") and r.size >= 0, r.path
+        assert r.digest_source == snap.digest_source and f"/resolve/{snap.revision}/" in (r.url or "")
+
+
+@pytest.mark.parametrize("name", PINNED)
+def test_a_pinned_file_of_a_known_model_refuses_other_bytes(name, tmp_path, monkeypatch):
+    """The preflight's check of a real pinned row: a well-formed config.json that is not the published one is
+    a mismatch naming the published digest (with or without a size on record)."""
+    monkeypatch.delenv(weights.UNOFFICIAL_ENV, raising=False)
+    row = next(r for r in snapshots.rows(name, tmp_path) if r.path.endswith("/config.json"))
+    path = weights.location(row, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"model_type": "' + snapshots.SNAPSHOTS[name].backend + '"}', encoding="utf-8")
+    st = weights.check(row, tmp_path)
+    assert st.state == "mismatch" and (row.sha256 or "")[:16] in st.detail
+    assert any(p.startswith("  mismatch") and str(path) in p for p in snapshots.problems(name, tmp_path))
+
+
+def test_the_docs_table_lists_every_model_with_its_revision_and_pins():
+    text = (Path(__file__).parents[1] / "docs" / "dimensions" / "vqa_score.md").read_text(encoding="utf-8")
+    table = text[text.index("| name | revision fetched | digests |"):]
+    table = table[:table.index("\n\n")]
+    rows = {line.split("|")[1].strip().strip("`"): (line.split("|")[2].strip(), line.split("|")[3].strip())
+            for line in table.splitlines()[2:]}
+    assert set(rows) == set(snapshots.SNAPSHOTS)
+    for name, snap in snapshots.SNAPSHOTS.items():
+        revision, digests = rows[name]
+        assert revision == ("`main`" if snap.revision == "main" else f"commit `{snap.revision}`"), name
+        if snap.pins:
+            assert digests.startswith(f"**pinned**, all {len(snap.pins)} files"), name
+        else:
+            assert digests == "unpinned", name
 
 
 # ------------------------------------------------------------------------------------------ download

@@ -2,20 +2,25 @@
 
 * model: RAFT-large (``raft_model/models/raft-things.pth``), 20 updates, fp32
 * frames: OpenCV, BGR->RGB, float 0..255; every ``interval``-th frame with
-  ``interval = max(1, round(fps / 8))`` (Python round of OpenCV's fps); streamed through a window
-  of frames (one pair at a time on the CPU; the official code holds the whole video)
+  ``interval = max(1, round(fps / 8))`` (Python round of OpenCV's fps); the sampled frames are held
+  as uint8 (the official code holds the whole video as float32) and go through RAFT one pair at a
+  time on the CPU
 * per pair: pad both frames to a multiple of 8 (replicate, split ``pad//2`` before), flow, magnitude
   over the **padded** frame, score = float32 mean of the ``int(Hp*Wp*0.05)`` largest magnitudes
 * per video: ``thres = 6 * min(H, W) / 256`` (first frame, unpadded), ``count_num = round(4 *
   kept/16)``; True as soon as the number of scores > thres reaches count_num while scanning the
   pairs in order (so count_num 0 is True with one pair; a single kept frame is False)
+* **pairs stop once the answer is decided** (:func:`decided`): the per-video result is that boolean
+  alone, so RAFT stops as soon as count_num scores above thres have been seen (True) or the pairs left
+  can no longer reach count_num (False). The result is exactly the official one; the official code
+  scores every pair. ``EARLY_STOP = False`` scores every pair (the parity check does both).
 * unit: video (dimension score = mean of the booleans)
 * reproduces: ``vbench/dynamic_degree.py`` of vbench 0.1.5
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +48,24 @@ def frame_interval(fps: float) -> int:
 def params(first_hw: tuple[int, int], kept: int) -> tuple[float, int]:
     """(thres, count_num) of the official ``set_params``."""
     return 6.0 * (min(first_hw) / 256.0), round(4 * (kept / 16.0))
+
+
+#: stop scoring pairs once the per-video answer is decided (exact: see :func:`decided`)
+EARLY_STOP = True
+
+
+def decided(scores: list[float], thres: float, count_num: int, pairs: int) -> bool:
+    """True when :func:`moved` of the full list of ``pairs`` scores is already fixed by its prefix ``scores``.
+
+    Either count_num scores above thres have been seen (``moved`` returns True at that point whatever
+    follows), or even if every remaining pair scored above thres the count could not reach count_num
+    (``moved`` is False). Never before the first score: ``moved`` of an empty list is False, while
+    the official answer with count_num 0 is True once one pair has been scored.
+    """
+    if not scores:
+        return False
+    count = sum(1 for s in scores if s > thres)
+    return count >= count_num or count + (pairs - len(scores)) < count_num
 
 
 def moved(scores: list[float], thres: float, count_num: int) -> bool:
@@ -80,10 +103,12 @@ def top_magnitude(flow_hw2: np.ndarray, fraction: float = FRACTION) -> float:
 
 
 def pair_scores(model: Any, frames: Iterable[np.ndarray], device: str, batch: int | None = None,
-                fraction: float = FRACTION) -> list[float]:
+                fraction: float = FRACTION, stop: Callable[[list[float]], bool] | None = None) -> list[float]:
     """Scores of consecutive pairs of an iterable of RGB uint8 ``(H, W, 3)`` frames, ``batch`` pairs a pass.
 
-    The one RAFT scoring of the package: dynamic_degree and the static filter both call it.
+    The one RAFT scoring of the package: dynamic_degree and the static filter both call it. ``stop``,
+    when given, is asked before each pass with the scores so far; when it answers True no further
+    pair is scored and the scores so far are returned.
     """
     import torch
 
@@ -101,13 +126,15 @@ def pair_scores(model: Any, frames: Iterable[np.ndarray], device: str, batch: in
             scores.append(top_magnitude(f, fraction))
 
     for frame in frames:
+        if stop is not None and window and stop(scores):
+            return scores
         if batch is None:
             batch = BATCH or pairs_per_pass(device, frame.shape[:2])
         window.append(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float())
         if len(window) == batch + 1:
             run(window)
             window = window[-1:]
-    if len(window) > 1:
+    if len(window) > 1 and not (stop is not None and stop(scores)):
         run(window)
     return scores
 
@@ -150,8 +177,11 @@ class RGBFrames:
 def score_video(video: VideoRef, case: Case, runtime: Runtime) -> VideoScore:
     """Score one video."""
     frames = RGBFrames(video.path, frame_interval(opencv_fps(video.path)))
-    scores = pair_scores(runtime.model("raft"), frames, runtime.device)
+    held = list(frames)  # count_num depends on the number of sampled frames: known before any pair
     assert frames.hw is not None  # opencv_frames raises a VideoError when it decodes no frame
     thres, count_num = params(frames.hw, frames.count)
+    pairs = len(held) - 1
+    stop = (lambda got: decided(got, thres, count_num, pairs)) if EARLY_STOP else None
+    scores = pair_scores(runtime.model("raft"), held, runtime.device, stop=stop)
     value = moved(scores, thres, count_num)
     return VideoScore(float(value), 1, {"video_results": value})

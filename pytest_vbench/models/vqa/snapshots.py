@@ -2,9 +2,10 @@
 
 Each known model (:data:`pytest_vbench.models.vqa.MODELS`) has a :class:`Snapshot`: its hub repository,
 the revision ``pytest-vbench download`` fetches (a commit where one was found published, else
-``main``), the files the backend reads, and for the files whose sha256 was found published, the size
-and digest. The weight shards are the ones ``model.safetensors.index.json`` names: known up front
-where the index is pinned, otherwise read from the downloaded index. :func:`rows` turns a snapshot into
+``main``), the files the backend reads, and for the files whose sha256 was found published, the size (0
+where none was published) and digest: a file without one is unpinned (size and structure checks, or the
+lock file). The weight shards are the ones ``model.safetensors.index.json`` names: known up front where
+the index is pinned, otherwise read from the downloaded index. :func:`rows` turns a snapshot into
 :class:`pytest_vbench.weights.Checkpoint` rows (path ``vqa_model/<name>/<file>``), so that the
 download, the lock file, ``pytest-vbench list`` and the preflight treat them like every other
 checkpoint. Torch-free.
@@ -41,6 +42,25 @@ _QWEN7_SOURCE = ("published manifests of Qwen/Qwen2.5-VL-7B-Instruct at this com
                  "GitHub repositories (file lists with size and sha256; the shards' digests also appear as "
                  "the blob names of Hugging Face cache trees and as the hub's LFS sha256)")
 
+_QWEN3_SOURCE = ("published manifests of Qwen/Qwen2.5-VL-3B-Instruct at this commit in several public GitHub "
+                 "repositories, agreeing file by file: the MODEL_HASHES of a VLM-R1 curriculum evaluator, "
+                 "the base files of a Transformers/PEFT preparation recipe "
+                 "(qwen25_vl_3b_floorplan_grpo_recipe), and a DDL-X Track 3 asset manifest (sizes and sha256 of "
+                 "config, preprocessor, tokenizer and shards). The shards' digests also appear as the blob names of "
+                 "a published Hugging Face cache tree of this commit and as the hub's LFS sha256 in an MM-003 "
+                 "protocol (with their sizes). chat_template.json and tokenizer.json are byte-identical to "
+                 "Qwen2.5-VL-7B's (same published sha256, and the same Git blob ids in that cache tree). Sizes of "
+                 "generation_config.json and the index: none published (0)")
+_LLAVA05_SOURCE = ("published manifests of llava-hf/llava-onevision-qwen2-0.5b-ov-hf at this commit in public "
+                   "GitHub repositories: model.safetensors (1,787,445,680 bytes) in a DeploySharp model-acquisition "
+                   "guide pinned to this revision (audited against the hub's LFS sha256) and in the "
+                   "MODEL_FILE_SHA256 of a High-Motion v2 reproduction guide pinned to it; the same sha256 in a "
+                   "HERMES deployment note, the same size in a LLaVA DocVQA write-up at this revision. "
+                   "tokenizer.json and generation_config.json (with sizes) in both the DeploySharp guide and the "
+                   "High-Motion guide. config.json and tokenizer_config.json: ONE source only (the High-Motion "
+                   "guide's MODEL_FILE_SHA256, which checks them after snapshot_download at this revision), no "
+                   "size published (0)")
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -51,7 +71,7 @@ class Snapshot:
     backend: str  # config.json model_type
     revision: str = "main"  # a commit where one was found published
     weights: str = INDEX  # INDEX (sharded) or SINGLE
-    pins: dict[str, tuple[int, str]] = field(default_factory=dict)  # file -> (size, sha256)
+    pins: dict[str, tuple[int, str]] = field(default_factory=dict)  # file -> (size or 0 if none published, sha256)
     digest_source: str = ""
     revision_source: str = ""
 
@@ -70,7 +90,24 @@ class Snapshot:
 
 
 SNAPSHOTS: dict[str, Snapshot] = {s.name: s for s in (
-    Snapshot("qwen2.5-vl-3b", "Qwen/Qwen2.5-VL-3B-Instruct", "qwen2_5_vl"),
+    Snapshot("qwen2.5-vl-3b", "Qwen/Qwen2.5-VL-3B-Instruct", "qwen2_5_vl",
+             revision="66285546d2b821cf421d4f5eb2576359d3770cd3",
+             pins={
+                 "config.json": (1_373, "7ed3eed5be6924cc800e8a5e53fc405c1aab1aaf36bad65c33403b36c56827f5"),
+                 "generation_config.json": (0, "533f191cc257b7de37a4fccd0a7a1706d75e1aa660f93efaa54e5a2a9f9aace9"),
+                 "preprocessor_config.json": (350,
+                                              "f2058c716eef96ccaed1cc1e2d0c08306b62586d535b28d9d08e691b2fab7ca0"),
+                 "chat_template.json": (1_050, "ad60d90252ed0b0705ba14e2d0ad0fec0beac1ea955642b54059b36052d8bc96"),
+                 "tokenizer.json": (7_031_645, "c0382117ea329cdf097041132f6d735924b697924d6f6fc3945713e96ce87539"),
+                 "tokenizer_config.json": (5_702, "4abd3520120e266da84c0864fee064d1fb10806f02225911a47253dd38dc5f56"),
+                 INDEX: (0, "c7dd78a4c6bea60b51332f1baf37b8f8124ecab2c35395a29a29825bf2619768"),
+                 "model-00001-of-00002.safetensors": (
+                     3_982_649_232, "41a8895c164b4d32bae6b302f4603fcbc1797f32dafa45c7e9bcda23c6755df8"),
+                 "model-00002-of-00002.safetensors": (
+                     3_526_688_744, "365531ff8752420e89dee707b79d021fb2d6e25abafe486f080555a4fe6972e4"),
+             },
+             digest_source=_QWEN3_SOURCE,
+             revision_source="pinned revisions and Hugging Face cache snapshot paths in many public repositories"),
     Snapshot("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct", "qwen2_5_vl",
              revision="cc594898137f460bfe9f0759e9844b3ce807cfb5",
              pins={
@@ -95,15 +132,30 @@ SNAPSHOTS: dict[str, Snapshot] = {s.name: s for s in (
              },
              digest_source=_QWEN7_SOURCE,
              revision_source="the same manifests, and Hugging Face cache snapshot paths in public code"),
-    Snapshot("qwen2.5-vl-32b", "Qwen/Qwen2.5-VL-32B-Instruct", "qwen2_5_vl"),
-    Snapshot("qwen2.5-vl-72b", "Qwen/Qwen2.5-VL-72B-Instruct", "qwen2_5_vl"),
+    Snapshot("qwen2.5-vl-32b", "Qwen/Qwen2.5-VL-32B-Instruct", "qwen2_5_vl",
+             revision="7cfb30d71a1f4f49a57592323337a4a4727301da",
+             revision_source="pinned revisions and Hugging Face cache snapshot paths in several independent public "
+                             "repositories"),
+    Snapshot("qwen2.5-vl-72b", "Qwen/Qwen2.5-VL-72B-Instruct", "qwen2_5_vl",
+             revision="89c86200743eec961a297729e7990e8f2ddbc4c5",
+             revision_source="pinned revisions and Hugging Face cache snapshot paths in several independent public "
+                             "repositories"),
     Snapshot("llava-onevision-qwen2-7b-ov", "llava-hf/llava-onevision-qwen2-7b-ov-hf", "llava_onevision",
              revision="0d50680527681998e456c7b78950205bedd8a068",
              revision_source="Hugging Face cache snapshot paths in several public repositories"),
     Snapshot("llava-onevision-qwen2-7b-si", "llava-hf/llava-onevision-qwen2-7b-si-hf", "llava_onevision"),
     # 0.89 B parameters: one file under transformers' default 5 GB shard size
     Snapshot("llava-onevision-qwen2-0.5b-ov", "llava-hf/llava-onevision-qwen2-0.5b-ov-hf", "llava_onevision",
-             weights=SINGLE),
+             revision="74dd0bf867a4cda7950c17663794267c60cf4b40", weights=SINGLE,
+             pins={
+                 "config.json": (0, "839a4fba0bd6949f0db22d4f840935cb0318f6ac28b29c9ce1a5b15735a4a740"),
+                 "tokenizer.json": (7_028_579, "3c0ce3213b50ff38d8aa1e91136a2d2cb142a3f569246170872e439cb2a29d15"),
+                 "tokenizer_config.json": (0, "494a5592a446535be00acc531ccf7a53fd6c6c392c122d444c389160261572e0"),
+                 "generation_config.json": (126, "89dc53229f50b59570b6852056dafeac8116c458f1a748bff491b6d4d24d3b51"),
+                 SINGLE: (1_787_445_680, "07b3362c3412de79baf2379e44e5b0b2a8f4b965ebebd11d7b5b3eb4450fe96e"),
+             },
+             digest_source=_LLAVA05_SOURCE,
+             revision_source="pinned revisions in several public repositories (model registries, download scripts)"),
     Snapshot("internvl3-8b", "OpenGVLab/InternVL3-8B-hf", "internvl",
              revision="259a3b64a14623c0ec91a045cb43f7c5af5fa6af",
              revision_source="pinned revisions and Hugging Face cache snapshot paths in several public repositories"),
