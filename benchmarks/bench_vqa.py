@@ -14,6 +14,15 @@ they say what the fast tests cost, not what a real 7B model costs (see docs/dime
 ``B`` copies of them are scored one at a time and in one forward pass (``VQAScorer.score_many`` with
 ``batch=True``, as on an accelerator); it prints seconds per video both ways and the largest difference
 between the two sets of numbers.
+
+``--prompts 2,3,4`` measures batching *across prompts* (``--vbench-vqa-batch-prompts N``): each of
+``len(PROMPTS)`` prompts of different token lengths is paired with every parity video (so a "prompt"
+has 4 videos, of 3 frame shapes for Qwen2.5-VL); the prompts are taken N at a time and their 4N videos
+are scored one at a time (what a run does on CPU without the option) and in one left-padded pass
+(``VQAScorer.score_pairs``, what the option does). Prints seconds per video both ways and the largest
+difference.
+
+    python benchmarks/bench_vqa.py --threads 1 --backend qwen --prompts 2,3,4
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="score the videos this many times")
     ap.add_argument("--backend", choices=sorted(WRITERS), default="qwen")
     ap.add_argument("--batch", default="", help="comma-separated batch sizes: measure batched against one at a time")
+    ap.add_argument("--prompts", default="",
+                    help="comma-separated numbers of prompts: measure batching across prompts against one at a time")
     args = ap.parse_args()
     import torch
 
@@ -59,6 +70,9 @@ def main() -> None:
 
         scorer = vqa.load(Rt())
         t2 = time.perf_counter()
+        if args.prompts:
+            bench_prompts(scorer, videos, [int(n) for n in args.prompts.split(",")], args.repeat, label, args.threads)
+            return
         if args.batch:
             bench_batches(scorer, videos, [int(b) for b in args.batch.split(",")], args.repeat, label, args.threads)
             return
@@ -105,6 +119,39 @@ def bench_batches(scorer, videos: list[Path], sizes: list[int], repeat: int, lab
                 diff = max(diff, *(abs(x - y) for x, y in zip(one, many)))
         n = size * len(frames) * repeat
         print(f"{size:>5} {single / n:>22.4f} {batched / n:>16.4f} {single / batched:>8.2f}x {diff:>11.1e}")
+
+
+#: prompts of different token lengths (1 to 20 words), as a custom-mode folder might have
+PROMPTS = ["a dog", "a red car driving on a road", "a cat playing with a ball of red wool on a wooden floor",
+           "two people walking on a beach at sunset while waves roll in and seagulls fly over the water behind them",
+           "fireworks", "a time-lapse of clouds over a mountain lake", "a chef chopping vegetables in a busy kitchen",
+           "an astronaut riding a horse on the moon, photorealistic, with the earth rising on the horizon far away"]
+
+
+def bench_prompts(scorer, videos: list[Path], sizes: list[int], repeat: int, label: str, threads: int) -> None:
+    """Seconds per video scoring N prompts' videos one at a time and in one padded pass (score_pairs)."""
+    frames = [scorer.frames(v) for v in videos]
+    scorer.score(frames[0], PROMPTS[0])  # warm-up
+    print(f"tiny {label}, CPU, {threads} thread(s), {len(PROMPTS)} prompts x {len(videos)} videos x {repeat} repeat(s)")
+    print(f"{'prompts':>7} {'rows/pass':>9} {'one at a time s/video':>22} {'batched s/video':>16} {'speed-up':>9} "
+          f"{'max |diff|':>11}")
+    for size in sizes:
+        single = batched = diff = 0.0
+        n = 0
+        for _ in range(repeat):
+            for start in range(0, len(PROMPTS) - size + 1, size):
+                pairs = [(f, p) for p in PROMPTS[start:start + size] for f in frames]
+                a = time.perf_counter()
+                one = [scorer.score(f, p) for f, p in pairs]
+                b = time.perf_counter()
+                many = scorer.score_pairs(pairs)
+                c = time.perf_counter()
+                single += b - a
+                batched += c - b
+                n += len(pairs)
+                diff = max(diff, *(abs(x - y) for x, y in zip(one, many)))
+        print(f"{size:>7} {size * len(frames):>9} {single / n:>22.4f} {batched / n:>16.4f} {single / batched:>8.2f}x "
+              f"{diff:>11.1e}")
 
 
 if __name__ == "__main__":

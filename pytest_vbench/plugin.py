@@ -113,17 +113,33 @@ def _add_vqa_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     parser.addini("vbench_vqa_answer", "vqa_score: answer whose first token's probability is the score", default="")
     parser.addini("vbench_vqa_fps", "vqa_score: frames sampled per second (Qwen2.5-VL only; default 8)", default="")
     parser.addini("vbench_vqa_frames", "vqa_score: number of frames instead of a rate", default="")
+    group.addoption("--vbench-vqa-batch-prompts", metavar="N", default=None,
+                    help="vqa_score: score the videos of up to N prompts this process runs next in one forward "
+                         "pass (default 1 = off; docs/dimensions/vqa_score.md)")
+    parser.addini("vbench_vqa_batch_prompts", "vqa_score: prompts whose videos share a forward pass (default 1)",
+                  default="")
 
 
 def _vqa_options(config: pytest.Config, yaml: dict[str, str]) -> dict[str, Any]:
     """The vqa_score options as plain JSON: command line, then YAML ``vqa:``, then ini (a usage error when invalid)."""
-    from .models.vqa import CONFIG_KEYS, combine
+    from .models.vqa import OPTION_KEYS, combine
 
     try:
-        return combine({k: config.getini(f"vbench_vqa_{k}") for k in CONFIG_KEYS}, yaml,
+        return combine({k: config.getini(f"vbench_vqa_{k}") for k in OPTION_KEYS}, yaml,
                        config.getoption("vbench_vqa_model")).to_json()
     except ValueError as exc:
         raise pytest.UsageError(f"vqa_score: {exc}") from None
+
+
+def _vqa_batch_prompts(config: pytest.Config, yaml: dict[str, str]) -> int:
+    """``--vbench-vqa-batch-prompts``, then YAML ``vqa: batch_prompts``, then ini (a usage error when invalid)."""
+    from .models.vqa import batch_prompts
+
+    try:
+        return batch_prompts(config.getini("vbench_vqa_batch_prompts"), yaml,
+                             config.getoption("vbench_vqa_batch_prompts"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--vbench-vqa-batch-prompts: {exc}") from None
 
 
 def _active(config: pytest.Config) -> bool:
@@ -211,7 +227,8 @@ class VBenchSession:
 
         cache = opt("vbench_cache_dir") or config.getini("vbench_cache_dir")
         self.cache_dir = Path(os.path.expandvars(os.path.expanduser(cache))) if cache else default_cache_dir()
-        self.options = {"vqa": _vqa_options(config, extra.get("vqa", {}))} if any(
+        self.options: dict[str, Any] = {"vqa": _vqa_options(config, extra.get("vqa", {})),  # vqa_batch_prompts: not in the store key
+                        "vqa_batch_prompts": _vqa_batch_prompts(config, extra.get("vqa", {}))} if any(
             d.name == "vqa_score" for d in self.dims) else {}
         # what a baseline must share with this run; an incomparable baseline stops before any item runs
         self.identity = compare.identity([d.name for d in self.dims], self.cache_dir)
@@ -505,6 +522,11 @@ class VBenchItem(pytest.Item):
             result = CaseResult.from_json(session.ray.result(self.case))
         else:
             runtime = session.runtime(_worker_id(self.config))
+            from functools import partial
+
+            from .prefetch import upcoming_cases  # what this process runs next (--vbench-vqa-batch-prompts)
+
+            runtime.upcoming, runtime.result_store = partial(upcoming_cases, self), session.result_store
             result = run_case(self.case, runtime, session.result_store)
             result.device = runtime.device
         self.user_properties.append((PROPERTY, json.dumps(result.to_json(), ensure_ascii=False, allow_nan=True)))
@@ -588,6 +610,8 @@ class ResultsPlugin:
         summary["identity"] = vb.identity
         to_report(summary, completeness)
         summary["planned_partial"] = list(vb.planned_partial)
+        if vb.options.get("vqa_batch_prompts", 1) > 1:  # how it ran: which prompts shared a pass varies by schedule
+            summary["runtime"]["vqa_batch_prompts"] = vb.options["vqa_batch_prompts"]
         verdict, vb.comparison = compare.verdict(summary, vb.thresholds, vb.baseline, vb.compare_settings,
                                                  vb.baseline_path)
         decide(verdict, completeness, status, _exit_reason(session, status, len(self.failed_ids)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,10 @@ class Runtime:
         #: called after each video is scored (``score_video``, or :meth:`video_done` from a batched
         #: ``score_case``): (file name, seconds, failed); set by progress.py
         self.on_video: Callable[[str, float, bool], None] | None = None
+        #: the cases this process runs after the current item, and the result store (set by the plugin for
+        #: each item; read by prefetch.py when a dimension scores the next items' videos ahead)
+        self.upcoming: Callable[[], Iterable[Any]] | None = None
+        self.result_store: Any = None
 
     def video_done(self, video: Any, seconds: float, failed: bool = False) -> None:
         """A batched ``score_case`` finished ``video`` (a ``VideoRef``): live progress, as ``score_video`` gets."""

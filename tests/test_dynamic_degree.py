@@ -125,6 +125,27 @@ def test_batching_matches_pair_by_pair(cache, monkeypatch):
     assert dd.pair_scores(model, frames, "cpu") == pytest.approx(single, abs=1e-4)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_each_frame_is_encoded_once_with_the_flow_of_separate_pairs(cache, batch):
+    """A frame shared by two consecutive pairs goes through RAFT's feature encoder once (the original
+    encodes it for each pair); the scores equal those of the pairs run one by one through ``raft.flow``."""
+    model = Runtime("cpu", cache("0")).model("raft")
+    frames = _sampled_rgb(VIDEOS / "odd130x170-0.mp4")
+    encoded = []
+    hook = model.feature_encoder.register_forward_hook(lambda mod, args, out: encoded.append(args[0].shape[0]))
+    try:
+        ours = dd.pair_scores(model, frames, "cpu", batch=batch)
+    finally:
+        hook.remove()
+    assert sum(encoded) == len(frames) == 6
+    separate = []
+    with torch.no_grad():
+        for a, b in zip(frames[:-1], frames[1:]):
+            ta, tb = (dd.pad8(torch.from_numpy(x).permute(2, 0, 1).float()[None]) for x in (a, b))
+            separate.append(dd.top_magnitude(raft.flow(model, ta, tb)[0].permute(1, 2, 0).numpy()))
+    assert ours == pytest.approx(separate, abs=1e-5)
+
+
 def test_pairs_per_pass_one_on_cpu_and_bounded_by_memory_elsewhere():
     assert raft.pairs_per_pass("cpu", (720, 1280)) == 1
     assert raft.pairs_per_pass("cuda:0", (256, 448)) == 4

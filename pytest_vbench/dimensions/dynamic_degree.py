@@ -112,16 +112,20 @@ def pair_scores(model: Any, frames: Iterable[np.ndarray], device: str, batch: in
     """
     import torch
 
-    from ..models.raft import flow, pairs_per_pass
+    from ..models.raft import features, flow, pairs_per_pass
 
     scores: list[float] = []
     window: list[Any] = []
+    carried: list[Any] = []  # the features of the window's first frame: the last frame of the previous pass
 
     def run(pairs_from: list[Any]) -> None:
-        a = torch.stack(pairs_from[:-1]).to(device)
-        b = torch.stack(pairs_from[1:]).to(device)
+        frames_in = pad8(torch.stack(pairs_from).to(device))
         with torch.no_grad():
-            fl = flow(model, pad8(a), pad8(b))
+            # each frame is encoded once, also when it ends one pass and starts the next (see features())
+            new = features(model, frames_in[len(carried):])
+            fm = torch.cat([*carried, new]) if carried else new
+            fl = flow(model, frames_in[:-1], frames_in[1:], fmaps=(fm[:-1], fm[1:]))
+        carried[:] = [fm[-1:]]
         for f in fl.permute(0, 2, 3, 1).cpu().numpy():
             scores.append(top_magnitude(f, fraction))
 

@@ -86,16 +86,32 @@ def build(state: dict, path=None):
     return model.eval()
 
 
-def flow(model, image1, image2, iters: int = 20):
-    """Upsampled flow ``(B, 2, H, W)`` of frame pairs given as float 0..255 ``(B, 3, H, W)``, H and W % 8 == 0."""
+def features(model, images):
+    """RAFT's feature encoder on float 0..255 frames ``(B, 3, H, W)``.
+
+    The encoder normalises each frame on its own (instance norm), so a frame's features do not depend
+    on the frames batched with it: a frame shared by two consecutive pairs is encoded once
+    (:func:`flow`'s ``fmaps``), where the original encodes it for each pair.
+    """
+    return model.feature_encoder(2 * (images / 255.0) - 1.0)
+
+
+def flow(model, image1, image2, iters: int = 20, fmaps=None):
+    """Upsampled flow ``(B, 2, H, W)`` of frame pairs given as float 0..255 ``(B, 3, H, W)``, H and W % 8 == 0.
+
+    ``fmaps``: ``(features(image1), features(image2))`` when the caller has them already.
+    """
     import torch
     import torch.nn.functional as F
     from torchvision.models.optical_flow.raft import make_coords_grid, upsample_flow
 
     image1 = 2 * (image1 / 255.0) - 1.0
-    image2 = 2 * (image2 / 255.0) - 1.0
     b, _, h, w = image1.shape
-    fmap1, fmap2 = torch.chunk(model.feature_encoder(torch.cat([image1, image2], dim=0)), chunks=2, dim=0)
+    if fmaps is None:
+        image2 = 2 * (image2 / 255.0) - 1.0
+        fmap1, fmap2 = torch.chunk(model.feature_encoder(torch.cat([image1, image2], dim=0)), chunks=2, dim=0)
+    else:
+        fmap1, fmap2 = fmaps
     model.corr_block.build_pyramid(fmap1, fmap2)
     try:
         context = model.context_encoder(image1)

@@ -116,8 +116,32 @@ class VQAOptions:
 
 
 #: keys of the ``vqa:`` mapping in the YAML config (``--vbench-config``), the same as the ini keys
-#: ``vbench_vqa_<key>``
-CONFIG_KEYS = ("model", "question", "answer", "fps", "frames")
+#: ``vbench_vqa_<key>``; ``batch_prompts`` is how the run batches (:func:`batch_prompts`), not what it
+#: asks, so it is not part of :class:`VQAOptions` (nor of the result store's key)
+OPTION_KEYS = ("model", "question", "answer", "fps", "frames")  # the fields of VQAOptions
+CONFIG_KEYS = (*OPTION_KEYS, "batch_prompts")
+
+
+def parse_batch_prompts(value: str | int | None) -> int:
+    """How many prompts' videos may share a forward pass, from option text (1 = off); ValueError when invalid."""
+    if value in (None, ""):
+        return 1
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = 0
+    if n < 1 or isinstance(value, bool):
+        raise ValueError(f"the number of prompts batched together must be a whole number of at least 1 "
+                         f"(1 = off), got {value!r}")
+    return n
+
+
+def batch_prompts(ini: str | None, yaml: dict[str, str], option: str | None = None) -> int:
+    """``--vbench-vqa-batch-prompts`` over the YAML ``vqa: batch_prompts`` over ini ``vbench_vqa_batch_prompts``."""
+    for value in (option, yaml.get("batch_prompts"), ini):
+        if value not in (None, ""):
+            return parse_batch_prompts(value)
+    return 1
 
 
 def read_config(value: object, where: str) -> dict[str, str]:
@@ -141,6 +165,7 @@ def read_config(value: object, where: str) -> dict[str, str]:
         out[key] = str(v)
     try:  # checked on its own first, so that an error names the file
         VQAOptions.parse(out.get("model"), out.get("question"), out.get("answer"), out.get("fps"), out.get("frames"))
+        parse_batch_prompts(out.get("batch_prompts"))
     except ValueError as exc:
         raise ValueError(f"{where}: vqa: {exc}") from None
     return out
@@ -342,6 +367,25 @@ class VQAScorer:
 
     #: videos per forward pass when batching (a standard-mode prompt has 5)
     max_batch = 8
+
+    def score_pairs(self, pairs: list[tuple]) -> list[float]:
+        """P(answer) for ``(frames, prompt)`` pairs of any prompts, in input order, batched across prompts.
+
+        Pairs the backend can put together (``batch_key``: any for Qwen2.5-VL and InternVL3, the same
+        frame count for LLaVA-OneVision) go through the model in one left-padded forward pass
+        (``p_answer_rows``); each row keeps its unpadded positions, so the values equal one-at-a-time
+        scoring within the parity bar. A model error propagates (the caller falls back to one prompt).
+        """
+        question, answer = self.options.question or "{}", self.options.answer or "{}"
+        groups: dict[tuple, list[int]] = {}
+        for i, (frames, _) in enumerate(pairs):
+            groups.setdefault(self.backend.batch_key(frames), []).append(i)
+        out: list[float] = [0.0] * len(pairs)
+        for idx in groups.values():
+            rows = [(pairs[i][0], question.format(pairs[i][1]), answer.format(pairs[i][1])) for i in idx]
+            for i, p in zip(idx, self.backend.p_answer_rows(rows)):
+                out[i] = p
+        return out
 
 
 def load(runtime) -> VQAScorer:

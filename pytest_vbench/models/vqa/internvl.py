@@ -112,20 +112,32 @@ class InternVLVQA:
         return self.p_answer_batch([frames], question, answer)[0]
 
     def p_answer_batch(self, frames: list[torch.Tensor], question: str, answer: str) -> list[float]:
-        """:meth:`p_answer` for several videos of one prompt with the same frame count, in one forward pass."""
-        from .answer import answer_probability
+        """:meth:`p_answer` for several videos of one prompt, in one forward pass."""
+        return self.p_answer_rows([(f, question, answer) for f in frames])
 
-        if len({tuple(f.shape) for f in frames}) != 1:
-            raise ValueError("a batch needs videos with the same number of frames")
-        input_ids = self.input_ids(question, frames[0].shape[0]).expand(len(frames), -1)
+    def batch_key(self, frames: torch.Tensor) -> tuple:
+        """Rows with equal keys can share a forward pass: any two InternVL3 rows can (tiles are concatenated)."""
+        return ()
+
+    def p_answer_rows(self, rows: list[tuple[torch.Tensor, str, str]]) -> list[float]:
+        """P(answer) for ``(frames, question, answer)`` rows (any prompts and frame counts) in one pass.
+
+        Rows of different lengths are left-padded (:mod:`.padding`) with each row's own positions
+        0, 1, ... and the pads masked, so each row scores as it does alone (up to float rounding).
+        """
+        from .answer import answer_probability
+        from .padding import left_pad, pad_id, positions_1d
+
+        own = [self.input_ids(q, f.shape[0])[0] for f, q, _ in rows]
+        input_ids, mask = left_pad(own, pad_id(self.tokenizer, self.model.config))
         dtype = next(self.model.parameters()).dtype
-        answer_id = self.tokenizer.encode(answer)[0]
         with torch.inference_mode():  # the tiles of video i fill the <IMG_CONTEXT> tokens of row i, in order
-            out = self.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                             pixel_values=torch.cat(frames).to(self.device, dtype), use_cache=False, logits_to_keep=1)
+            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions_1d(mask),
+                             pixel_values=torch.cat([f for f, _, _ in rows]).to(self.device, dtype), use_cache=False,
+                             logits_to_keep=1)
         # no generation-config processors: t2v_metrics' InternVL generates with the inner model's defaults
-        return [answer_probability(out.logits[i:i + 1, -1], input_ids[i:i + 1], answer_id, None)
-                for i in range(len(frames))]
+        return [answer_probability(out.logits[i:i + 1, -1], own[i][None], self.tokenizer.encode(a)[0], None)
+                for i, (_, _, a) in enumerate(rows)]
 
 
 def load(folder: Path, device: str, dtype) -> InternVLVQA:

@@ -116,19 +116,32 @@ class LlavaOneVisionVQA:
 
     def p_answer_batch(self, frames: list[torch.Tensor], question: str, answer: str) -> list[float]:
         """:meth:`p_answer` for several videos of one prompt with the same frame count, in one forward pass."""
-        from .answer import answer_probability
+        return self.p_answer_rows([(f, question, answer) for f in frames])
 
-        if len({tuple(f.shape) for f in frames}) != 1:
+    def batch_key(self, frames: torch.Tensor) -> tuple:
+        """Rows with equal keys can share a forward pass: the same frame count (the videos are stacked)."""
+        return (int(frames.shape[0]),)
+
+    def p_answer_rows(self, rows: list[tuple[torch.Tensor, str, str]]) -> list[float]:
+        """P(answer) for ``(frames, question, answer)`` rows (any prompts, one frame count) in one pass.
+
+        Rows of different lengths are left-padded (:mod:`.padding`) with each row's own positions
+        0, 1, ... and the pads masked, so each row scores as it does alone (up to float rounding).
+        """
+        from .answer import answer_probability
+        from .padding import left_pad, pad_id, positions_1d
+
+        if len({self.batch_key(f) for f, _, _ in rows}) != 1:
             raise ValueError("a batch needs videos with the same number of frames")
-        input_ids = self.input_ids(question, frames[0].shape[0]).expand(len(frames), -1)
+        own = [self.input_ids(q, f.shape[0])[0] for f, q, _ in rows]
+        input_ids, mask = left_pad(own, pad_id(self.tokenizer, self.model.config))
         dtype = next(self.model.parameters()).dtype
-        answer_id = self.tokenizer.encode(answer)[0]
         with torch.inference_mode():
-            out = self.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                             pixel_values_videos=torch.stack(frames).to(self.device, dtype), use_cache=False,
-                             logits_to_keep=1)
-        return [answer_probability(out.logits[i:i + 1, -1], input_ids[i:i + 1], answer_id, self.model.generation_config)
-                for i in range(len(frames))]
+            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions_1d(mask),
+                             pixel_values_videos=torch.stack([f for f, _, _ in rows]).to(self.device, dtype),
+                             use_cache=False, logits_to_keep=1)
+        return [answer_probability(out.logits[i:i + 1, -1], own[i][None], self.tokenizer.encode(a)[0],
+                                   self.model.generation_config) for i, (_, _, a) in enumerate(rows)]
 
 
 def load(folder: Path, device: str, dtype) -> LlavaOneVisionVQA:

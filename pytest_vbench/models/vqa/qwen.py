@@ -200,27 +200,45 @@ class QwenVQA:
         return self.p_answer_batch([frames], question, answer)[0]
 
     def p_answer_batch(self, frames: list[torch.Tensor], question: str, answer: str) -> list[float]:
-        """:meth:`p_answer` for several videos of one prompt with the same frame count and size, in one pass."""
-        from .answer import answer_probability
+        """:meth:`p_answer` for several videos of one prompt, in one pass (see :meth:`p_answer_rows`)."""
+        return self.p_answer_rows([(f, question, answer) for f in frames])
 
-        if len({tuple(f.shape) for f in frames}) != 1:
-            raise ValueError("a batch needs videos with the same frame count and size")
-        each = [self.inputs(f, question) for f in frames]
-        first = each[0]
-        t, h, w = (int(v) for v in first["video_grid_thw"][0])
-        positions = self.positions(first["input_ids"], (t, h, w), float(first["second_per_grid_ts"][0]))
-        n = len(frames)
-        input_ids = first["input_ids"].expand(n, -1)
-        answer_id = self.tokenizer.encode(answer)[0]
+    def batch_key(self, frames: torch.Tensor) -> tuple:
+        """Rows with equal keys can share a forward pass: any two Qwen2.5-VL rows can (each video has its own grid)."""
+        return ()
+
+    def p_answer_rows(self, rows: list[tuple[torch.Tensor, str, str]]) -> list[float]:
+        """P(answer) for ``(frames, question, answer)`` rows (any prompts, frame counts and sizes) in one pass.
+
+        Rows of different lengths are left-padded (:mod:`.padding`): each row keeps its own unpadded
+        M-RoPE positions (:meth:`positions`) and token ids for the repetition penalty, the pads are
+        masked, so each row scores as it does alone (up to float rounding).
+        """
+        from .answer import answer_probability
+        from .padding import left_pad, pad_id
+
+        each = [self.inputs(f, q) for f, q, _ in rows]
+        own = [e["input_ids"][0] for e in each]
+        pos = [self.positions(e["input_ids"], _grid(e), float(e["second_per_grid_ts"][0]))[:, 0] for e in each]
+        fill = pad_id(self.tokenizer, self.model.config)
+        input_ids, mask = left_pad(own, fill)
+        kinds = (input_ids == self.model.config.video_token_id).to(torch.int32) * 2  # as in inputs(); pads are text
+        width = input_ids.shape[1]
+        positions = torch.zeros((3, len(rows), width), dtype=pos[0].dtype, device=input_ids.device)
+        for i, p in enumerate(pos):  # the pads keep position 0: masked, never attended to
+            positions[:, i, width - p.shape[1]:] = p
         with torch.inference_mode():  # the patches of video i fill the video tokens of row i, in order
-            out = self.model(input_ids=input_ids, attention_mask=first["attention_mask"].expand(n, -1),
-                             position_ids=positions.expand(-1, n, -1),
+            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                              pixel_values_videos=torch.cat([e["pixel_values_videos"] for e in each]),
                              video_grid_thw=torch.cat([e["video_grid_thw"] for e in each]),
-                             mm_token_type_ids=first["mm_token_type_ids"].expand(n, -1), use_cache=False,
-                             logits_to_keep=1)
-        return [answer_probability(out.logits[i:i + 1, -1], input_ids[i:i + 1], answer_id, self.model.generation_config)
-                for i in range(n)]
+                             mm_token_type_ids=kinds, use_cache=False, logits_to_keep=1)
+        return [answer_probability(out.logits[i:i + 1, -1], own[i][None], self.tokenizer.encode(a)[0],
+                                   self.model.generation_config) for i, (_, _, a) in enumerate(rows)]
+
+
+def _grid(inputs: dict) -> tuple[int, int, int]:
+    t, h, w = (int(v) for v in inputs["video_grid_thw"][0])
+    return t, h, w
 
 
 def load(folder: Path, device: str, dtype) -> QwenVQA:
