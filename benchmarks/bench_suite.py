@@ -22,8 +22,10 @@ videos with the same checkpoint files and threads in its own process (``tools/ru
 the side virtualenv of tools/README.md; PYTHON is that virtualenv's python). Its CPU seconds, wall
 seconds and peak RSS are measured the same way (``os.wait4`` of the whole process, interpreter start
 and imports included) and the table adds the ratios official/ours (CPU) and ours/official (peak RSS)
-plus the whole-suite CPU ratio over the dimensions both sides ran. Dimensions the official side
-cannot run here (the four GRiT dimensions: they need detectron2) are listed as such.
+plus the whole-suite CPU ratio over the dimensions both sides ran. The four GRiT dimensions
+(object_class, multiple_objects, color, spatial_relationship) need detectron2 on the official side:
+they run there when detectron2 imports in PYTHON (built from source into the side virtualenv, see
+docs/cost.md) and are listed as not run, with the reason, when it does not.
 ``--prompts N`` takes the first N prompts of each dimension (default 2), ``--phases`` picks the
 phases of our side.
 """
@@ -158,10 +160,27 @@ def run(dim: str, suite: Path, videos: Path, cache: Path, store: Path, out: Path
     return row
 
 
-#: dimensions whose official code cannot run in the side virtualenv, and why
-OFFICIAL_CANNOT = {d: "needs detectron2 (not installable here without building it from source; GRiT kit "
-                      "figures: docs/dimensions/grit.md)"
-                   for d in ("object_class", "multiple_objects", "color", "spatial_relationship")}
+#: the official code of these dimensions (GRiT) builds its model with detectron2, which is not on the package
+#: index: it runs only where detectron2 was built from source into the side virtualenv (docs/cost.md)
+GRIT_DIMENSIONS = ("object_class", "multiple_objects", "color", "spatial_relationship")
+
+#: dimensions whose official code cannot run in the side virtualenv, and why (filled by ``official_cannot``)
+OFFICIAL_CANNOT: dict[str, str] = {}
+
+
+def official_cannot(python: str) -> dict[str, str]:
+    """The dimensions the official side cannot run with ``python`` and why: the GRiT ones when detectron2 does
+    not import there (checked once, in a process of that python, as ``run_official.py`` would import it)."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    probe = subprocess.run([python, "-c", "import detectron2, detectron2.modeling, detectron2.engine"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if probe.returncode == 0:
+        return {}
+    last = (probe.stdout.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+    why = (f"needs detectron2, which does not import in {python} ({last}); build it from source into that "
+           "virtualenv (docs/cost.md); GRiT kit figures: docs/dimensions/grit.md")
+    return {d: why for d in GRIT_DIMENSIONS}
 
 
 def run_official(dim: str, suite: Path, videos: Path, cache: Path, work: Path, threads: int, python: str,
@@ -184,8 +203,9 @@ def run_official(dim: str, suite: Path, videos: Path, cache: Path, work: Path, t
     m, output = measured(cmd, env, work)
     if m["rc"] != 0:
         print(output[-3000:], file=sys.stderr)
-        print(f"  official {dim}: FAILED, exit {m['rc']}", flush=True)
-        return {"error": f"exit {m['rc']}"}
+        last = (output.strip().splitlines() or [""])[-1][:120]
+        print(f"  official {dim}: FAILED, exit {m['rc']}: {last}", flush=True)
+        return {"error": f"exit {m['rc']}: {last}"}
     res = json.loads(out.read_text(encoding="utf-8"))
     row = {"cpu": m["cpu"], "wall": m["wall"], "rss_mb": m["rss_mb"],
            "scoring": res["seconds"], "score": res["score"], "videos": len(res["records"])}
@@ -245,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     if phases[:1] != ["cold"] or not set(phases) <= {"cold", "warm", "changed"}:
         ap.error("--phases starts with cold and names only cold, warm, changed")
     dims = [d.name for d in dimensions.parse_list(args.dims)]
+    if args.official:
+        OFFICIAL_CANNOT.clear()
+        OFFICIAL_CANNOT.update(official_cannot(args.official))
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
@@ -307,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def score_text(raw: float | None) -> str:
+    return "no score" if raw is None else f"{raw:.6g}"
+
+
 def official_table(rows: dict[str, dict[str, dict]], dims: list[str]) -> None:
     """Ours (cold) against the official code, per dimension and for the suite."""
     head = (f"{'dimension':<22}{'videos':>7} | {'ours cpu':>9}{'wall':>7}{'rss MB':>8} | "
@@ -329,8 +356,10 @@ def official_table(rows: dict[str, dict[str, dict]], dims: list[str]) -> None:
         ours_wall += c["wall"]
         off_wall += o["wall"]
         raw = c["raw"]
+        same = raw is not None and abs(raw - o["score"]) <= 1e-6
         print(line + f"{o['cpu']:>9.1f}{o['wall']:>7.1f}{o['rss_mb']:>8.0f} | {o['cpu'] / c['cpu']:>12.2f}"
-                     f"{c['rss_mb'] / o['rss_mb']:>13.2f} | {raw:.6g} / {o['score']:.6g}")
+                     f"{c['rss_mb'] / o['rss_mb']:>13.2f} | {score_text(raw)} / {o['score']:.6g}"
+                     f"{'' if same else '  DIFFERENT'}")
     print("-" * len(head))
     if off_cpu:
         print(f"whole suite ({len(dims) - len(missing)} dimensions both sides ran): CPU ours {ours_cpu:.1f} s, "

@@ -25,6 +25,9 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+#: the GRiT dimensions: the official code builds the model with detectron2 (built from source in the side venv)
+GRIT_DIMENSIONS = ("object_class", "multiple_objects", "color", "spatial_relationship")
+
 
 def submodules_for(dimension: str, cache: Path) -> dict:
     """The ``submodules_dict`` entry ``vbench.utils.init_submodules`` builds, pointing at ``cache``."""
@@ -46,6 +49,8 @@ def submodules_for(dimension: str, cache: Path) -> dict:
                                 "path": f"{c}/dino_model/dino_vitbase16_pretrain.pth",
                                 "model": "dino_vitb16", "source": "local", "read_frame": False},
     }
+    for grit in GRIT_DIMENSIONS:
+        table[grit] = {"model_weight": f"{c}/grit_model/grit_b_densecap_objectdet.pth"}
     if dimension not in table:
         raise SystemExit(f"run_official.py: no submodule recipe for {dimension}")
     entry = table[dimension]
@@ -70,7 +75,7 @@ def full_info_for(dimension: str, videos: list[Path], aux: dict | None = None) -
 
 def offline_bert(cache: Path, tmp: Path) -> None:
     """vbench 0.1.5's Tag2Text asks transformers for the hub name ``bert-base-uncased`` (tokenizer and the
-    tag head's ``BertModel.from_pretrained``): expose ``<cache>/bert_model/bert-base-uncased`` under that
+    tag head's ``BertModel.from_pretrained``), its GRiT for the tokenizer only: expose ``<cache>/bert_model/bert-base-uncased`` under that
     name through a throw-away offline hub cache. The tag head's weights all come from the Tag2Text
     checkpoint, so an empty ``pytorch_model.bin`` satisfies ``from_pretrained``."""
     import torch
@@ -91,7 +96,7 @@ def offline_bert(cache: Path, tmp: Path) -> None:
 def versions() -> dict:
     out = {"python": sys.version.split()[0]}
     for dist in ("vbench", "torch", "torchvision", "numpy", "opencv-python", "opencv-python-headless",
-                 "decord", "pyiqa", "timm", "transformers", "openai-clip", "Pillow"):
+                 "decord", "pyiqa", "timm", "transformers", "openai-clip", "Pillow", "detectron2"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -125,8 +130,10 @@ def main() -> None:
     entries = (json.loads(Path(args.full_info).read_text()) if args.full_info
                else full_info_for(args.dimension, videos, aux))
     with tempfile.TemporaryDirectory() as tmp:
-        if args.dimension == "scene":  # before transformers is imported: it reads the hub paths at import
+        if args.dimension == "scene" or args.dimension in GRIT_DIMENSIONS:
+            # before transformers is imported: it reads the hub paths at import
             offline_bert(Path(args.cache_dir), Path(tmp))
+        if args.dimension == "scene":
             # vbench/scene.py calls generate() without torch.no_grad(): the autograd graph of Swin-B, the tag
             # head and the tag encoder for 16 frames takes ~18 GB on the CPU (OOM here). Disabling autograd
             # changes no value; it lowers the official side's memory and time, never ours.
