@@ -63,6 +63,10 @@ def pytest_configure(config):
         return original(video, case, runtime)
 
     tf.score_video = score_video
+    if "sigint" in faults and not os.environ.get("PYTEST_XDIST_WORKER"):
+        # Ctrl-C as at a terminal: a process started in the background by a non-interactive shell
+        # inherits SIGINT ignored, and then Python installs no KeyboardInterrupt handler
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if "enospc" in faults:
         import pytest_vbench.report as rep
 
