@@ -234,11 +234,17 @@ def test_without_the_option_each_video_reaches_the_live_progress_when_it_is_done
     assert all(v.seconds > 0 for v in result.videos)
 
 
-def test_without_a_source_of_next_items_each_prompt_scores_alone(qwen_runtime, cases):
+def test_without_a_source_of_next_items_each_prompt_scores_alone(qwen_runtime, cases, monkeypatch):
     """Ray actors and hand-made runtimes have no next items: exactly the numbers of a run without the option."""
+    from pytest_vbench.dimensions import vqa_score
+
     rt = qwen_runtime(3)
+    sampled = []
+    real = vqa_score._frames
+    monkeypatch.setattr(vqa_score, "_frames", lambda v, sc, r: sampled.append(v.name) or real(v, sc, r))
     result = runner.run_case(cases[2], rt)
     assert not result.failed and len(result.videos) == 2 and prefetch.table(rt) == {}
+    assert sorted(sampled) == sorted(v.name for v in cases[2].videos)  # each video's frames sampled once
     assert _values(result) == _values(runner.run_case(cases[2], qwen_runtime(1)))
 
 

@@ -74,10 +74,13 @@ def batch_prompts(runtime) -> int:
     return int((getattr(runtime, "options", None) or {}).get("vqa_batch_prompts") or 1)
 
 
-def _one_prompt(videos, case, runtime, scorer) -> list:
-    """The videos of one prompt: one at a time on CPU, same-shape batches on accelerators; each reported live."""
+def _one_prompt(videos, case, runtime, scorer, ready: dict | None = None) -> list:
+    """The videos of one prompt: one at a time on CPU, same-shape batches on accelerators; each reported live.
+
+    ``ready``: frames already sampled, by video path (not sampled again).
+    """
     def prepare(video):
-        frames = _frames(video, scorer, runtime)
+        frames = ready.pop(str(video.path)) if ready and str(video.path) in ready else _frames(video, scorer, runtime)
         if isinstance(frames, Exception):
             raise frames
         return frames
@@ -157,7 +160,8 @@ def _across_prompts(videos, case, runtime, scorer, prompts: int) -> list:
             return out
     # nothing ahead, or the shared pass failed: this prompt alone, exactly as without the option
     mine = list(own)
-    for i, outcome in zip(mine, _one_prompt([videos[i] for i in mine], case, runtime, scorer)):
+    ready = {str(videos[i].path): own[i] for i in mine}  # sampled above: not decoded again
+    for i, outcome in zip(mine, _one_prompt([videos[i] for i in mine], case, runtime, scorer, ready)):
         out[i] = outcome
     return out
 
